@@ -1,0 +1,24 @@
+"""lrn_fast: fast, exact Local Response Normalization on the CPU.
+
+>>> import numpy as np, lrn_fast
+>>> x = np.random.default_rng(0).standard_normal((2, 96, 55, 55), dtype=np.float32)
+>>> y = lrn_fast.lrn(x, size=5, alpha=1e-4, beta=0.75, k=1.0)       # NCHW
+>>> dx = lrn_fast.lrn_backward(np.ones_like(y), x, size=5)           # dL/dx
+"""
+import os as _os
+
+from ._version import __version__
+from . import _lrn
+from ._api import lrn, lrn_backward
+from ._runtime import available_targets, runtime_info, show_runtime, select_target as _select
+
+_select()
+
+# A child made with fork() must not enter an OpenMP parallel region when the parent has
+# used one (libgomp hangs there, GCC bug 60035): the C side registers a pthread_atfork
+# handler; this is the same for forks that bypass it.
+if hasattr(_os, "register_at_fork"):
+    _os.register_at_fork(after_in_child=_lrn.after_fork_child)
+
+__all__ = ["lrn", "lrn_backward", "show_runtime", "runtime_info", "available_targets",
+           "__version__"]

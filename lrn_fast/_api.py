@@ -1,0 +1,303 @@
+"""The public functions: argument checks and array plumbing in Python, the
+arithmetic in C (lrn_fast._lrn).  Every check happens here, once, with a
+message that names the argument and its value."""
+import math
+import numbers
+import operator
+
+import numpy as np
+
+from . import _lrn
+
+__all__ = ["lrn", "lrn_backward"]
+
+_REGIONS = ("across", "within")
+_POW = {0.75: 1, 0.5: 2, 1.0: 3}          # LRN_POW_* fast paths; else generic (0)
+_ORDERS = ("K", "A", "C", "F")
+_CASTINGS = ("no", "equiv", "safe", "same_kind", "unsafe")
+
+
+# ---- parameter checks -------------------------------------------------------------
+def _int_arg(name, value, minimum):
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    try:
+        v = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {value!r} "
+                        f"of type {type(value).__name__}") from None
+    if v < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {v}")
+    return v
+
+
+def _real_arg(name, value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {v!r}")
+    return v
+
+
+def _window_arg(window, size):
+    if window is None:
+        return size // 2, (size - 1) // 2
+    if isinstance(window, (str, bytes)) or not hasattr(window, "__len__") or len(window) != 2:
+        raise TypeError(f"window must be a pair (before, after) of integers, got {window!r}")
+    return (_int_arg("window[0] (taps before the centre)", window[0], 0),
+            _int_arg("window[1] (taps after the centre)", window[1], 0))
+
+
+def _params(size, alpha, beta, k, region, window, num_threads):
+    size = _int_arg("size", size, 1)
+    alpha = _real_arg("alpha", alpha)
+    beta = _real_arg("beta", beta)
+    k = _real_arg("k", k)
+    if not isinstance(region, str) or region not in _REGIONS:
+        raise ValueError(f"region must be 'across' or 'within', got {region!r}")
+    before, after = _window_arg(window, size)
+    if num_threads is not None:
+        num_threads = _int_arg("num_threads", num_threads, 1)
+        num_threads = min(num_threads, 1 << 16)
+    return size, alpha, beta, k, before, after, num_threads or 0
+
+
+# ---- arrays -------------------------------------------------------------------------
+def _as_input(name, a):
+    """array_like -> ndarray, refusing dtypes that have no LRN."""
+    if isinstance(a, np.ndarray):
+        arr = a
+    else:
+        try:
+            arr = np.asarray(a)
+        except Exception as e:   # ragged lists and the like
+            raise TypeError(f"{name} must be array_like of real numbers: {e}") from None
+    kind = arr.dtype.kind
+    if kind not in "biuf":
+        raise TypeError(f"{name} has dtype {arr.dtype}; lrn_fast computes on real "
+                        "numbers (float16/32/64, integers or bool)")
+    if kind == "f" and arr.dtype.itemsize > 8:
+        raise TypeError(f"{name} has dtype {arr.dtype}, which lrn_fast does not support; "
+                        "pass dtype=np.float64 to compute in double precision")
+    return arr
+
+
+def _result_dtype(dtype, *arrays):
+    if dtype is not None:
+        try:
+            dt = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"dtype must be a float dtype, got {dtype!r}") from None
+        if dt.kind != "f" or dt.itemsize > 8:
+            raise TypeError(f"dtype must be float16, float32 or float64, got {dt}")
+        return dt
+    dt = np.result_type(*[a.dtype for a in arrays])
+    if dt.kind != "f":
+        dt = np.dtype(np.float64)
+    return np.dtype(dt.type)   # native byte order
+
+
+def _compute_dtype(rt):
+    return np.dtype(np.float32) if rt.itemsize <= 4 else np.dtype(np.float64)
+
+
+def _usable(a, ct):
+    """Can the kernel read/write a directly (dtype, byte order, alignment, strides)?"""
+    return (a.dtype == ct and a.dtype.isnative and a.flags.aligned
+            and all(s % a.itemsize == 0 for s in a.strides))
+
+
+def _as_compute(a, ct):
+    """a itself when the kernel can read it, else a converted copy in a's layout."""
+    return a if _usable(a, ct) else a.astype(ct, order="K")
+
+
+def _check_out(out, shape, rt, casting):
+    if isinstance(out, tuple):
+        if len(out) != 1:
+            raise ValueError(f"out must be an array or a 1-tuple, got a tuple of length {len(out)}")
+        out = out[0]
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+    if out.shape != shape:
+        raise ValueError(f"out has shape {out.shape}, but the result has shape {shape}")
+    if not out.flags.writeable:
+        raise ValueError("out is read-only")
+    if not np.can_cast(rt, out.dtype, casting=casting):
+        raise TypeError(f"cannot cast the result from {rt} to out's dtype {out.dtype} "
+                        f"with casting rule {casting!r}")
+    if any(st == 0 and n > 1 for st, n in zip(out.strides, out.shape)):
+        raise ValueError("out has a zero stride (a broadcast view); its elements overlap")
+    return out
+
+
+def _same_layout(a, b):
+    return (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+            and a.strides == b.strides and a.dtype == b.dtype)
+
+
+# ---- layout: everything as (outer, C, inner) or (batch, C, spatial...) ----------
+def _collapse(shape, strides_list, keep):
+    """Non-channel dims of the across region, as few as possible.
+
+    All dims but `keep` are independent, so they are reordered by decreasing
+    stride of the first array and merged where every array allows it.
+    Returns [(length, (stride per array))] from outer to inner."""
+    dims = [(shape[d], tuple(s[d] for s in strides_list)) for d in range(len(shape))
+            if d != keep and shape[d] != 1]
+    dims.sort(key=lambda t: -abs(t[1][0]))
+    merged = []
+    for n, st in dims:
+        if merged:
+            pn, pst = merged[-1]
+            if all(ps == s * n for ps, s in zip(pst, st)):
+                merged[-1] = (pn * n, st)
+                continue
+        merged.append((n, st))
+    return merged
+
+
+def _run(x, g, y, axis, region, size, before, after, alpha, beta, k, nthreads):
+    """Compute into y (dtype float32/float64, same shape); x, g of y's dtype."""
+    arrays = [x, g, y] if g is not None else [x, y]
+    esz = y.itemsize
+    strides = [[s // esz for s in a.strides] for a in arrays]
+    dtype = 0 if y.dtype == np.float32 else 1
+    backward = g is not None
+    if beta == 0.0:
+        np.copyto(y, g if backward else x)
+        return
+    pow_mode = _POW.get(beta, 0)
+    parity = 0 if not beta.is_integer() else (1 if int(beta) % 2 == 0 else 2)
+
+    def call(shape, sts, offs, lo, hi, divisor):
+        xs, *rest = sts
+        gs, ys = (rest[0], rest[1]) if backward else (None, rest[0])
+        xo, *ro = offs
+        go, yo = (ro[0], ro[1]) if backward else (0, ro[0])
+        _lrn.run(dtype, 0 if region == "across" else 1, int(backward),
+                 x, xo, g if backward else y, go, y, yo,
+                 shape, xs, gs, ys, lo, hi,
+                 alpha / divisor, beta, k, pow_mode, parity, nthreads)
+
+    shape = y.shape
+    if region == "across":
+        C = shape[axis]
+        dims = _collapse(shape, strides, axis)
+        inner = dims.pop() if dims else (1, tuple(0 for _ in arrays))
+        outer = dims.pop() if dims else (1, tuple(0 for _ in arrays))
+        loops = dims   # anything that could not be merged: looped here
+        lo, hi = [min(before, C - 1)], [min(after, C - 1)]
+        sts = [[outer[1][i], strides[i][axis], inner[1][i]] for i in range(len(arrays))]
+        for idx in np.ndindex(*[n for n, _ in loops]):
+            offs = [sum(j * st[i] for j, (_, st) in zip(idx, loops)) for i in range(len(arrays))]
+            call([outer[0], C, inner[0]], sts, offs, lo, hi, size)
+    else:
+        sp = [d for d in range(1, len(shape)) if d != axis]
+        order = [0, axis] + sp
+        sts = [[s[d] for d in order] for s in strides]
+        lo = [min(before, shape[d] - 1) for d in sp]
+        hi = [min(after, shape[d] - 1) for d in sp]
+        call([shape[d] for d in order], sts, [0] * len(arrays), lo, hi, size ** len(sp))
+
+
+def _lrn_impl(name, x, g, size, alpha, beta, k, axis, region, window, out, dtype,
+              casting, order, num_threads):
+    size, alpha, beta, k, before, after, nthreads = _params(
+        size, alpha, beta, k, region, window, num_threads)
+    if casting not in _CASTINGS:
+        raise ValueError(f"casting must be one of {_CASTINGS}, got {casting!r}")
+    if order not in _ORDERS:
+        raise ValueError(f"order must be one of {_ORDERS}, got {order!r}")
+    x = _as_input("x", x)
+    if g is not None:
+        g = _as_input("grad_y", g)
+        if g.shape != x.shape:
+            raise ValueError(f"grad_y has shape {g.shape} but x has shape {x.shape}; "
+                             "they must be equal")
+    min_ndim = 2 if region == "across" else 3
+    if x.ndim < min_ndim:
+        raise ValueError(f"x must have at least {min_ndim} dimensions for region={region!r} "
+                         f"((N, C{', spatial...' if min_ndim == 3 else ''})), got shape {x.shape}")
+    axis = _int_arg("axis", axis, -(1 << 62))
+    axis = np.lib.array_utils.normalize_axis_index(axis, x.ndim, "axis") \
+        if hasattr(np.lib, "array_utils") else np.core.multiarray.normalize_axis_index(axis, x.ndim)
+    if region == "within" and axis == 0:
+        raise ValueError("axis must not be 0 with region='within': axis 0 is the batch axis")
+
+    inputs = (x,) if g is None else (g, x)
+    rt = _result_dtype(dtype, *inputs)
+    ct = _compute_dtype(rt)
+    if out is not None:
+        out = _check_out(out, x.shape, rt, casting)
+
+    xc = _as_compute(x, ct)
+    gc = _as_compute(g, ct) if g is not None else None
+    if x.size == 0:
+        return out if out is not None else np.empty_like(xc, dtype=rt, order=order)
+
+    # where the kernel writes: out itself when it can, else a fresh array
+    target = None
+    if out is not None and _usable(out, ct):
+        target = out
+        for a in (xc, gc):
+            if a is not None and np.may_share_memory(out, a) and not _same_layout(out, a):
+                target = None   # overlaps an input in another layout: compute aside
+    if target is None:
+        target = np.empty_like(xc, dtype=ct, order=order)
+    _run(xc, gc, target, axis, region, size, before, after, alpha, beta, k, nthreads)
+    if out is not None:
+        if target is not out:
+            np.copyto(out, target, casting="unsafe")
+        return out
+    return target if target.dtype == rt else target.astype(rt, order=order)
+
+
+def lrn(x, /, size=5, alpha=1e-4, beta=0.75, k=1.0, *, axis=1, region="across",
+        window=None, out=None, dtype=None, casting="same_kind", order="K", num_threads=None):
+    """Local Response Normalization.
+
+    y = x * (k + alpha / D * S) ** -beta, where S is the sum of x**2 over a window:
+
+    * ``region="across"``: along ``axis`` (the channels), over [c - size//2, c + (size-1)//2],
+      zero padded; D = size.  This is PyTorch's F.local_response_norm and Caffe's
+      ACROSS_CHANNELS.
+    * ``region="within"``: a size-wide window along every spatial axis (all axes but 0 and
+      ``axis``), zero padded; D = size ** (number of spatial axes), edges included.
+
+    Parameters
+    ----------
+    x : array_like, at least (N, C) for "across" and (N, C, spatial...) for "within".
+    size : int >= 1, the window length (and the divisor of alpha).
+    alpha, beta, k : finite floats.
+    axis : the channel axis (default 1, NCHW); -1 for NHWC.
+    region : "across" or "within".
+    window : (before, after), optional: taps before and after the centre, overriding
+        the window that ``size`` implies; the divisor stays ``size`` (size**d within).
+    out : ndarray or 1-tuple, optional, of the result's shape; returned.
+    dtype : the computation and result dtype (float16 is computed in float32).
+    casting : how the result may be cast into ``out`` (as for ufuncs).
+    order : memory layout of a new result; "K" keeps the input's.
+    num_threads : OpenMP threads for this call; None follows OMP_NUM_THREADS and
+        threadpoolctl's limits.
+
+    Returns
+    -------
+    ndarray of float16/float32/float64 (float64 for integer or bool input).
+    """
+    return _lrn_impl("lrn", x, None, size, alpha, beta, k, axis, region, window, out,
+                     dtype, casting, order, num_threads)
+
+
+def lrn_backward(grad_y, x, /, size=5, alpha=1e-4, beta=0.75, k=1.0, *, axis=1,
+                 region="across", window=None, out=None, dtype=None, casting="same_kind",
+                 order="K", num_threads=None):
+    """The exact gradient of lrn: dL/dx given grad_y = dL/dy, from grad_y and x alone.
+
+    dx_i = g_i s_i^-beta - 2 alpha beta / D * x_i * sum_{j : i in W(j)} g_j x_j s_j^(-beta-1),
+    the inner sum over the transposed window (the mirrored one for even sizes).
+    Takes the same keywords as lrn.
+    """
+    return _lrn_impl("lrn_backward", x, grad_y, size, alpha, beta, k, axis, region, window,
+                     out, dtype, casting, order, num_threads)

@@ -1,0 +1,93 @@
+"""Build of the lrn_fast extension.
+
+The C kernels in src_c/ and the Cython bridge lrn_fast/_lrn.pyx become one
+extension module.  OpenMP is used when the compiler has it (-fopenmp for
+compiling and linking, so the runtime is linked dynamically and threadpoolctl
+can see it); without it a serial build is made, with a warning, unless
+LRN_FAST_REQUIRE_OPENMP=1 makes that an error.  The SIMD targets are selected
+inside the sources (#pragma GCC target), never with -march=native.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import warnings
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+SOURCES = [
+    "lrn_fast/_lrn.pyx",
+    "src_c/lrn_driver.c",
+    "src_c/lrn_target_baseline.c",
+    "src_c/lrn_target_avx2.c",
+    "src_c/lrn_target_avx512.c",
+]
+
+# -fno-math-errno lets sqrt vectorise; -ffp-contract=off keeps every dispatch
+# target and every thread count bitwise identical (no fused multiply-adds).
+# Both are IEEE-safe, unlike -ffast-math, which is never used.
+BASE_FLAGS = ["-O3", "-std=c99", "-fno-math-errno", "-ffp-contract=off"]
+
+
+def _compiler_has_openmp(compiler):
+    """Compile and link a tiny OpenMP program with the build's compiler."""
+    code = textwrap.dedent(
+        """
+        #include <omp.h>
+        int main(void) {
+            int n = 0;
+            #pragma omp parallel reduction(+:n)
+            n += 1;
+            return n > 0 && omp_get_max_threads() > 0 ? 0 : 1;
+        }
+        """
+    )
+    tmp = tempfile.mkdtemp()
+    try:
+        src = os.path.join(tmp, "omp_probe.c")
+        with open(src, "w") as f:
+            f.write(code)
+        objs = compiler.compile([src], output_dir=tmp, extra_postargs=["-fopenmp"])
+        compiler.link_executable(objs, "omp_probe", output_dir=tmp, extra_postargs=["-fopenmp"])
+        return subprocess.run([os.path.join(tmp, "omp_probe")]).returncode == 0
+    except Exception:
+        return False
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+class BuildExt(build_ext):
+    def build_extensions(self):
+        use_omp = _compiler_has_openmp(self.compiler)
+        if not use_omp:
+            msg = ("lrn_fast: the C compiler has no OpenMP support; building a serial "
+                   "version (num_threads and OMP_NUM_THREADS will have no effect).")
+            if os.environ.get("LRN_FAST_REQUIRE_OPENMP", "0") not in ("", "0"):
+                sys.exit(msg + " LRN_FAST_REQUIRE_OPENMP is set: stopping.")
+            warnings.warn(msg)
+        extra_c = os.environ.get("LRN_FAST_EXTRA_CFLAGS", "").split()
+        extra_l = os.environ.get("LRN_FAST_EXTRA_LDFLAGS", "").split()
+        for ext in self.extensions:
+            ext.extra_compile_args = BASE_FLAGS + (["-fopenmp"] if use_omp else []) + extra_c
+            ext.extra_link_args = (["-fopenmp"] if use_omp else []) + extra_l
+        super().build_extensions()
+
+
+extensions = [
+    Extension(
+        "lrn_fast._lrn",
+        sources=SOURCES,
+        include_dirs=["src_c", numpy.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
+    )
+]
+
+setup(
+    ext_modules=cythonize(extensions, compiler_directives={"language_level": "3"}),
+    cmdclass={"build_ext": BuildExt},
+)

@@ -1,0 +1,78 @@
+/* lrn_fast: C kernels for Local Response Normalization.
+ *
+ * Plain C99, no Python.h: the kernels only do arithmetic on strided arrays
+ * described by an lrn_job.  Python validates everything before a job reaches
+ * this code.  Strides are in elements (not bytes).
+ */
+#ifndef LRN_FAST_LRN_H
+#define LRN_FAST_LRN_H
+
+#include <stddef.h>
+
+#define LRN_MAXDIM 64
+
+enum { LRN_FLOAT32 = 0, LRN_FLOAT64 = 1 };
+enum { LRN_ACROSS = 0, LRN_WITHIN = 1 };
+/* how s^-beta is computed */
+enum { LRN_POW_GENERIC = 0, LRN_POW_075 = 1, LRN_POW_05 = 2, LRN_POW_1 = 3 };
+/* dispatch targets, lowest first */
+enum { LRN_TARGET_BASELINE = 0, LRN_TARGET_AVX2 = 1, LRN_TARGET_AVX512 = 2, LRN_NTARGETS = 3 };
+
+typedef struct {
+    int dtype;      /* LRN_FLOAT32 or LRN_FLOAT64 */
+    int region;     /* LRN_ACROSS or LRN_WITHIN */
+    int backward;   /* 0: y = lrn(x); 1: y = d lrn / dx applied to g */
+    const void *x;
+    const void *g;  /* grad_y, backward only */
+    void *y;
+    /* Dimensions.
+     *   across: ndim = 3, shape = (outer, C, inner).
+     *   within: ndim >= 3, shape = (batch, C, spatial...).
+     * Strides per array, in elements; any sign, zero allowed for inputs. */
+    int ndim;
+    ptrdiff_t shape[LRN_MAXDIM];
+    ptrdiff_t xs[LRN_MAXDIM], gs[LRN_MAXDIM], ys[LRN_MAXDIM];
+    /* Window taps before/after the centre, along the channel axis (across,
+     * index 0) or along each spatial axis (within, index 0 = first spatial).
+     * Already clipped to the axis length by the caller of lrn_run. */
+    ptrdiff_t lo[LRN_MAXDIM], hi[LRN_MAXDIM];
+    double alpha_d;   /* alpha / divisor */
+    double beta, k;
+    int pow_mode;     /* LRN_POW_* */
+    int beta_parity;  /* 0: beta not an integer, 1: even integer, 2: odd integer */
+    /* filled by lrn_plan */
+    ptrdiff_t tile;      /* across: pixels per tile; within: channels per chunk */
+    ptrdiff_t ntiles;    /* tiles per outer index (across) or chunks per batch (within) */
+    ptrdiff_t nitems;    /* work items in all */
+    size_t work_bytes;   /* scratch one thread needs */
+} lrn_job;
+
+/* Per-target kernel: compute work item `item` of `job` using `work`
+ * (job->work_bytes bytes, 64-byte aligned). */
+typedef void (*lrn_item_fn)(const lrn_job *job, ptrdiff_t item, void *work);
+
+/* One per compiled target (lrn_target_*.c). */
+void lrn_item_baseline(const lrn_job *job, ptrdiff_t item, void *work);
+void lrn_item_avx2(const lrn_job *job, ptrdiff_t item, void *work);
+void lrn_item_avx512(const lrn_job *job, ptrdiff_t item, void *work);
+
+/* Driver (lrn_driver.c). */
+int lrn_plan(lrn_job *job, int nthreads);
+/* Runs the job. nthreads <= 0: the OpenMP default (omp_get_max_threads()).
+ * Returns 0, or -1 when scratch memory could not be allocated. */
+int lrn_run(lrn_job *job, int nthreads);
+int lrn_cpu_supports(int target);   /* 1 if this CPU can run target */
+int lrn_target_compiled(int target);/* 1 if target was compiled in */
+void lrn_set_target(int target);
+int lrn_get_target(void);
+const char *lrn_target_name(int target);
+int lrn_openmp_enabled(void);
+int lrn_max_threads(void);
+/* Threads a call with this many work items and elements would use. */
+int lrn_effective_threads(const lrn_job *job, int nthreads);
+void lrn_after_fork_child(void);
+int lrn_in_forked_child(void);
+/* Threads the last lrn_run used (for tests; not synchronised). */
+int lrn_last_team_size(void);
+
+#endif

@@ -1,0 +1,240 @@
+#define _POSIX_C_SOURCE 200112L
+/* Plans a job (tile sizes, scratch), picks the dispatch target and runs the
+ * work items, in parallel with OpenMP when that pays off. */
+#include <stdlib.h>
+#include <string.h>
+#include "lrn.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>
+#define LRN_HAVE_PTHREAD_ATFORK 1
+#endif
+
+#define LRN_CACHE_BUDGET (192 * 1024)   /* scratch per thread aimed at L2 */
+#define LRN_WITHIN_BUDGET (512 * 1024)
+#define LRN_SERIAL_BELOW 32768          /* elements: below this, one thread */
+#define LRN_BOX_COLS 1024               /* as in lrn_target.h */
+
+static int lrn_target = -1;
+static volatile int lrn_forked = 0;
+static int lrn_last_team = 0;
+
+int lrn_last_team_size(void) { return lrn_last_team; }
+
+static ptrdiff_t cdiv(ptrdiff_t a, ptrdiff_t b) { return (a + b - 1) / b; }
+
+int lrn_openmp_enabled(void)
+{
+#ifdef _OPENMP
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+int lrn_max_threads(void)
+{
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+static void lrn_atfork_child(void) { lrn_forked = 1; }
+
+void lrn_after_fork_child(void) { lrn_forked = 1; }
+int lrn_in_forked_child(void) { return lrn_forked; }
+
+int lrn_target_compiled(int target)
+{
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+    return target >= 0 && target < LRN_NTARGETS;
+#else
+    return target == LRN_TARGET_BASELINE;
+#endif
+}
+
+int lrn_cpu_supports(int target)
+{
+    if (target == LRN_TARGET_BASELINE) return 1;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    if (target == LRN_TARGET_AVX2)
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (target == LRN_TARGET_AVX512)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+               __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+    return 0;
+}
+
+const char *lrn_target_name(int target)
+{
+    switch (target) {
+    case LRN_TARGET_BASELINE:
+#if defined(__aarch64__)
+        return "baseline (NEON)";
+#elif defined(__x86_64__)
+        return "baseline (SSE2)";
+#else
+        return "baseline";
+#endif
+    case LRN_TARGET_AVX2: return "AVX2";
+    case LRN_TARGET_AVX512: return "AVX512_SKX";
+    }
+    return "unknown";
+}
+
+void lrn_set_target(int target)
+{
+    static int registered = 0;
+    if (!registered) {
+#ifdef LRN_HAVE_PTHREAD_ATFORK
+        pthread_atfork(NULL, NULL, lrn_atfork_child);
+#endif
+        registered = 1;
+    }
+    if (target < 0 || target >= LRN_NTARGETS || !lrn_target_compiled(target) ||
+        !lrn_cpu_supports(target))
+        target = LRN_TARGET_BASELINE;
+    lrn_target = target;
+}
+
+int lrn_get_target(void)
+{
+    if (lrn_target < 0) {
+        int t = LRN_NTARGETS - 1;
+        while (t > 0 && !(lrn_target_compiled(t) && lrn_cpu_supports(t))) t--;
+        lrn_set_target(t);
+    }
+    return lrn_target;
+}
+
+static lrn_item_fn item_fn(void)
+{
+    switch (lrn_get_target()) {
+    case LRN_TARGET_AVX512: return lrn_item_avx512;
+    case LRN_TARGET_AVX2: return lrn_item_avx2;
+    default: return lrn_item_baseline;
+    }
+}
+
+static ptrdiff_t job_elements(const lrn_job *J)
+{
+    ptrdiff_t e = 1;
+    for (int d = 0; d < J->ndim; d++) e *= J->shape[d];
+    return e;
+}
+
+int lrn_effective_threads(const lrn_job *J, int nthreads)
+{
+    int nt = nthreads > 0 ? nthreads : lrn_max_threads();
+#ifndef _OPENMP
+    nt = 1;
+#endif
+    if (lrn_forked) nt = 1;
+    if (job_elements(J) * (J->backward ? 2 : 1) < LRN_SERIAL_BELOW) nt = 1;
+    if (J->nitems > 0 && nt > J->nitems) nt = (int)J->nitems;
+    return nt < 1 ? 1 : nt;
+}
+
+int lrn_plan(lrn_job *J, int nthreads)
+{
+    size_t esz = J->dtype == LRN_FLOAT32 ? 4 : 8;
+    int nt = nthreads > 0 ? nthreads : lrn_max_threads();
+    ptrdiff_t want = nt > 1 ? 4 * (ptrdiff_t)nt : 1;   /* items wanted for balance */
+    if (J->region == LRN_ACROSS) {
+        ptrdiff_t outer = J->shape[0], C = J->shape[1], inner = J->shape[2];
+        ptrdiff_t n = J->lo[0] + J->hi[0] + 1;
+        int direct = J->xs[2] == 1 && J->ys[2] == 1 && (!J->backward || J->gs[2] == 1);
+        size_t rows = J->backward ? (size_t)(3 * n + 4) : (size_t)(n + 2);
+        if (!direct) rows += (size_t)C * (J->backward ? 2 : 1);
+        ptrdiff_t t = (ptrdiff_t)(LRN_CACHE_BUDGET / (rows * esz));
+        if (direct && t > 4096) t = 4096;
+        if (!direct && t > 256) t = 256;
+        t = t / 16 * 16;
+        if (t < 16) t = 16;
+        if (outer * cdiv(inner, t) < want) {
+            ptrdiff_t per = cdiv(want, outer);
+            ptrdiff_t t2 = cdiv(cdiv(inner, per), 16) * 16;
+            if (t2 < t) t = t2 < 16 ? 16 : t2;
+        }
+        if (t > inner) t = inner;
+        if (t < 1) t = 1;
+        J->tile = t;
+        J->ntiles = cdiv(inner, t);
+        J->nitems = outer * J->ntiles;
+        J->work_bytes = rows * (size_t)t * esz + 64;
+    }
+    else {
+        ptrdiff_t B = J->shape[0], C = J->shape[1], P = 1, nmax = 1;
+        for (int d = 2; d < J->ndim; d++) {
+            P *= J->shape[d];
+            ptrdiff_t n = J->lo[d - 2] + J->hi[d - 2] + 1;
+            if (n > nmax) nmax = n;
+        }
+        size_t planes = J->backward ? 2 : 1;
+        ptrdiff_t cc = (ptrdiff_t)(LRN_WITHIN_BUDGET / (planes * esz * (size_t)(P > 0 ? P : 1)));
+        if (cc > 64) cc = 64;
+        if (cc < 1) cc = 1;
+        if (B * cdiv(C, cc) < want) {
+            ptrdiff_t per = cdiv(want, B);
+            ptrdiff_t c2 = cdiv(C, per);
+            if (c2 < cc) cc = c2;
+        }
+        if (cc > C) cc = C;
+        if (cc < 1) cc = 1;
+        J->tile = cc;
+        J->ntiles = cdiv(C, cc);
+        J->nitems = B * J->ntiles;
+        ptrdiff_t cols = P * cc < LRN_BOX_COLS ? P * cc : LRN_BOX_COLS;
+        J->work_bytes = (planes * (size_t)(P * cc) + (size_t)(nmax + 2) * (size_t)cols) * esz + 64;
+    }
+    return 0;
+}
+
+static void *aligned_alloc64(size_t bytes)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) return NULL;
+    return p;
+}
+
+int lrn_run(lrn_job *J, int nthreads)
+{
+    lrn_item_fn fn = item_fn();
+    lrn_plan(J, nthreads);
+    if (J->nitems <= 0) return 0;
+    int nt = lrn_effective_threads(J, nthreads);
+    if (nt <= 1) {
+        void *work = aligned_alloc64(J->work_bytes);
+        if (!work) return -1;
+        for (ptrdiff_t i = 0; i < J->nitems; i++) fn(J, i, work);
+        free(work);
+        lrn_last_team = 1;
+        return 0;
+    }
+    int failed = 0;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt)
+    {
+        void *work = aligned_alloc64(J->work_bytes);
+#pragma omp master
+        lrn_last_team = omp_get_num_threads();
+        if (!work) {
+#pragma omp atomic write
+            failed = 1;
+        }
+#pragma omp for schedule(static)
+        for (ptrdiff_t i = 0; i < J->nitems; i++)
+            if (work) fn(J, i, work);
+        free(work);
+    }
+#endif
+    return failed ? -1 : 0;
+}

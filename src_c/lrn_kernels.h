@@ -1,0 +1,384 @@
+/* The LRN kernels, written once for a scalar type.
+ *
+ * Included by lrn_target.h with
+ *   T      the element type (float or double)
+ *   SQRT   its square root
+ *   F(n)   a name mangler that appends the type suffix
+ *
+ * The window sums are running-window sums in the van Herk / Gil-Werman form:
+ * the channel (or spatial) axis is cut into blocks as long as the window, and
+ * every window is the suffix sum of one block plus the prefix sum of the next.
+ * Each sum therefore only ever adds values that lie inside its window: no
+ * subtraction, so no drift and no cancellation (a large value that has left the
+ * window leaves no trace), cost independent of the window length, and a NaN or
+ * inf only reaches the windows that hold it.
+ */
+
+/* ---- s^-beta, one expression per pow_mode ---------------------------------- */
+#define LRN_PW_075(s) ((T)1 / (SQRT(s) * SQRT(SQRT(s))))
+#define LRN_PW_05(s) ((T)1 / SQRT(s))
+#define LRN_PW_1(s) ((T)1 / (s))
+#define LRN_PW_GEN(s) ((T)lrn_pow_neg((double)(s), beta, parity))
+
+/* Instantiate a loop for each pow mode: BODY uses PW(s). */
+#define LRN_POW_SWITCH(BODY)                                   \
+    switch (pow_mode) {                                        \
+    case LRN_POW_075: { BODY(LRN_PW_075) } break;              \
+    case LRN_POW_05:  { BODY(LRN_PW_05) } break;               \
+    case LRN_POW_1:   { BODY(LRN_PW_1) } break;                \
+    default:          { BODY(LRN_PW_GEN) } break;              \
+    }
+
+/* ---- the streaming window sum ----------------------------------------------
+ * State for a window of lo taps before and hi after the centre, over rows of m
+ * values.  Rows are pushed in order u = 0, 1, ... where row u holds position
+ * u - lo (zero rows outside the axis).  After pushing row u the sum of the
+ * window centred at u - lo - hi is ready, once u >= n - 1.
+ * buf: n + 1 rows (row n stays zero), pre: 1 row. */
+typedef struct {
+    ptrdiff_t n, m;
+    T *buf, *pre;
+} F(stream);
+
+static void F(stream_init)(F(stream) *st, ptrdiff_t n, ptrdiff_t m, T *mem)
+{
+    st->n = n;
+    st->m = m;
+    st->buf = mem;
+    st->pre = mem + (n + 1) * m;
+    for (ptrdiff_t p = 0; p < m; p++) st->buf[n * m + p] = 0;
+}
+
+static size_t F(stream_elems)(ptrdiff_t n, ptrdiff_t m) { return (size_t)(n + 2) * (size_t)m; }
+
+/* After the caller wrote row u into the slot and pre was updated by the
+ * caller's loop, close the block when it is full: suffix sums in place. */
+static void F(stream_close)(F(stream) *st, ptrdiff_t o)
+{
+    if (o != st->n - 1) return;
+    ptrdiff_t m = st->m;
+    for (ptrdiff_t i = st->n - 2; i >= 0; i--) {
+        T *a = st->buf + i * m;
+        const T *b = a + m;
+#pragma GCC ivdep
+        for (ptrdiff_t p = 0; p < m; p++) a[p] += b[p];
+    }
+}
+
+/* Box sum along an axis, in place: rows [0, L) of length m, row stride ld.
+ * out[c] = sum of in[c - lo .. c + hi] (clipped). */
+static void F(box_rows)(T *v, ptrdiff_t ld, ptrdiff_t L, ptrdiff_t m,
+                        ptrdiff_t lo, ptrdiff_t hi, T *mem)
+{
+    F(stream) st;
+    ptrdiff_t n = lo + hi + 1;
+    F(stream_init)(&st, n, m, mem);
+    for (ptrdiff_t u = 0; u < L + n - 1; u++) {
+        ptrdiff_t j = u - lo, o = u % n, c = u - n + 1;
+        T *slot = st.buf + o * m, *nxt = slot + m, *pre = st.pre;
+        const T *in = (j >= 0 && j < L) ? v + j * ld : NULL;
+        T keep = o ? (T)1 : (T)0;
+        if (c >= 0) {
+            T *out = v + c * ld;
+#pragma GCC ivdep
+            for (ptrdiff_t p = 0; p < m; p++) {
+                T val = in ? in[p] : (T)0;
+                T s = pre[p] * keep + val;
+                slot[p] = val;
+                pre[p] = s;
+                out[p] = nxt[p] + s;
+            }
+        }
+        else {
+#pragma GCC ivdep
+            for (ptrdiff_t p = 0; p < m; p++) {
+                T val = in ? in[p] : (T)0;
+                slot[p] = val;
+                pre[p] = pre[p] * keep + val;
+            }
+        }
+        F(stream_close)(&st, o);
+    }
+}
+
+/* ---- across channels, forward, on rows of m contiguous pixels --------------
+ * x rows at x + c*ldx, y rows at y + c*ldy; y may be x (in place). */
+static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
+                               ptrdiff_t C, ptrdiff_t m, ptrdiff_t lo, ptrdiff_t hi,
+                               T a, T k, int pow_mode, double beta, int parity, T *mem)
+{
+    F(stream) st;
+    ptrdiff_t n = lo + hi + 1;
+    F(stream_init)(&st, n, m, mem);
+    for (ptrdiff_t u = 0; u < C + n - 1; u++) {
+        ptrdiff_t j = u - lo, o = u % n, c = u - n + 1;
+        T *slot = st.buf + o * m, *nxt = slot + m, *pre = st.pre;
+        const T *xj = (j >= 0 && j < C) ? x + j * ldx : NULL;
+        T keep = o ? (T)1 : (T)0;
+        if (c < 0) {
+#pragma GCC ivdep
+            for (ptrdiff_t p = 0; p < m; p++) {
+                T v = xj ? xj[p] * xj[p] : (T)0;
+                slot[p] = v;
+                pre[p] = pre[p] * keep + v;
+            }
+        }
+        else {
+            const T *xc = x + c * ldx;
+            T *yc = y + c * ldy;
+#define LRN_BODY(PW)                                               \
+            _Pragma("GCC ivdep")                                   \
+            for (ptrdiff_t p = 0; p < m; p++) {                    \
+                T v = xj ? xj[p] * xj[p] : (T)0;                   \
+                T ps = pre[p] * keep + v;                          \
+                slot[p] = v;                                       \
+                pre[p] = ps;                                       \
+                T s = k + a * (nxt[p] + ps);                       \
+                yc[p] = xc[p] * PW(s);                             \
+            }
+            LRN_POW_SWITCH(LRN_BODY)
+#undef LRN_BODY
+        }
+        F(stream_close)(&st, o);
+    }
+}
+
+/* ---- across channels, backward ----------------------------------------------
+ * dx_c = g_c t_c - coef x_c sum_{j in [c-hi, c+lo]} g_j x_j t_j / s_j,
+ * s = k + a*S, t = s^-beta.  Stream A sums x^2 over the forward window;
+ * stream B sums r = g x t / s over the transposed window.  dx may alias x or g. */
+static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t ldg,
+                               T *y, ptrdiff_t ldy, ptrdiff_t C, ptrdiff_t m,
+                               ptrdiff_t lo, ptrdiff_t hi, T a, T k, T coef,
+                               int pow_mode, double beta, int parity, T *mem)
+{
+    F(stream) A, B;
+    ptrdiff_t n = lo + hi + 1;
+    F(stream_init)(&A, n, m, mem);
+    F(stream_init)(&B, n, m, mem + F(stream_elems)(n, m));
+    T *tring = mem + 2 * F(stream_elems)(n, m);   /* n rows of t */
+    /* A: rows u = 0 .. n-2 produce no sum yet */
+    for (ptrdiff_t u = 0; u < n - 1 && u < C + n - 1; u++) {
+        ptrdiff_t j = u - lo, o = u % n;
+        T *slot = A.buf + o * m, *pre = A.pre;
+        const T *xj = (j >= 0 && j < C) ? x + j * ldx : NULL;
+        T keep = o ? (T)1 : (T)0;
+#pragma GCC ivdep
+        for (ptrdiff_t p = 0; p < m; p++) {
+            T v = xj ? xj[p] * xj[p] : (T)0;
+            slot[p] = v;
+            pre[p] = pre[p] * keep + v;
+        }
+        F(stream_close)(&A, o);
+    }
+    /* B runs over cr = -hi .. C-1+lo (B's row u2 = cr + hi) */
+    for (ptrdiff_t cr = -hi; cr < C + lo; cr++) {
+        ptrdiff_t u2 = cr + hi, o2 = u2 % n, cout = u2 - n + 1;
+        T *slotB = B.buf + o2 * m, *nxtB = slotB + m, *preB = B.pre;
+        T keepB = o2 ? (T)1 : (T)0;
+        if (cr >= 0 && cr < C) {
+            /* A's row u = cr + n - 1 completes the window of cr */
+            ptrdiff_t u = cr + n - 1, j = u - lo, o = u % n;
+            T *slot = A.buf + o * m, *nxt = slot + m, *pre = A.pre;
+            const T *xj = (j >= 0 && j < C) ? x + j * ldx : NULL;
+            const T *xc = x + cr * ldx, *gc = g + cr * ldg;
+            T *tc = tring + (cr % n) * m;
+            T keep = o ? (T)1 : (T)0;
+#define LRN_BODY(PW)                                               \
+            _Pragma("GCC ivdep")                                   \
+            for (ptrdiff_t p = 0; p < m; p++) {                    \
+                T v = xj ? xj[p] * xj[p] : (T)0;                   \
+                T ps = pre[p] * keep + v;                          \
+                slot[p] = v;                                       \
+                pre[p] = ps;                                       \
+                T s = k + a * (nxt[p] + ps);                       \
+                T t = PW(s);                                       \
+                tc[p] = t;                                         \
+                slotB[p] = gc[p] * (xc[p] * t) / s;                \
+            }
+            LRN_POW_SWITCH(LRN_BODY)
+#undef LRN_BODY
+            F(stream_close)(&A, o);
+        }
+        else {
+            for (ptrdiff_t p = 0; p < m; p++) slotB[p] = 0;
+        }
+        if (cout >= 0) {
+            const T *xo = x + cout * ldx, *go = g + cout * ldg, *to = tring + (cout % n) * m;
+            T *yo = y + cout * ldy;
+#pragma GCC ivdep
+            for (ptrdiff_t p = 0; p < m; p++) {
+                T ps = preB[p] * keepB + slotB[p];
+                preB[p] = ps;
+                yo[p] = go[p] * to[p] - coef * xo[p] * (nxtB[p] + ps);
+            }
+        }
+        else {
+#pragma GCC ivdep
+            for (ptrdiff_t p = 0; p < m; p++) preB[p] = preB[p] * keepB + slotB[p];
+        }
+        F(stream_close)(&B, o2);
+    }
+}
+
+/* ---- across: one work item = (outer index, pixel tile) ---------------------- */
+static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
+{
+    ptrdiff_t C = J->shape[1], inner = J->shape[2];
+    ptrdiff_t o = item / J->ntiles, p0 = (item % J->ntiles) * J->tile;
+    ptrdiff_t m = inner - p0 < J->tile ? inner - p0 : J->tile;
+    ptrdiff_t lo = J->lo[0], hi = J->hi[0], n = lo + hi + 1;
+    const T *x = (const T *)J->x + o * J->xs[0] + p0 * J->xs[2];
+    const T *g = J->backward ? (const T *)J->g + o * J->gs[0] + p0 * J->gs[2] : NULL;
+    T *y = (T *)J->y + o * J->ys[0] + p0 * J->ys[2];
+    T a = (T)J->alpha_d, k = (T)J->k, coef = (T)(2.0 * J->alpha_d * J->beta);
+    T *mem = (T *)work;
+    size_t sw = (J->backward ? 2 * F(stream_elems)(n, m) + (size_t)(n * m) : F(stream_elems)(n, m));
+    int direct = J->xs[2] == 1 && J->ys[2] == 1 && (!J->backward || J->gs[2] == 1);
+    if (direct) {
+        if (J->backward)
+            F(across_bwd_rows)(x, J->xs[1], g, J->gs[1], y, J->ys[1], C, m, lo, hi, a, k, coef,
+                               J->pow_mode, J->beta, J->beta_parity, mem);
+        else
+            F(across_fwd_rows)(x, J->xs[1], y, J->ys[1], C, m, lo, hi, a, k,
+                               J->pow_mode, J->beta, J->beta_parity, mem);
+        return;
+    }
+    /* strided pixels (NHWC, transposed or reversed views): gather the tile into
+     * channel rows of m contiguous pixels, compute in place, scatter back. */
+    T *xt = mem + sw, *gt = xt + C * m;
+    ptrdiff_t sx1 = J->xs[1], sx2 = J->xs[2];
+    for (ptrdiff_t p = 0; p < m; p++)
+        for (ptrdiff_t c = 0; c < C; c++) xt[c * m + p] = x[p * sx2 + c * sx1];
+    if (J->backward) {
+        ptrdiff_t sg1 = J->gs[1], sg2 = J->gs[2];
+        for (ptrdiff_t p = 0; p < m; p++)
+            for (ptrdiff_t c = 0; c < C; c++) gt[c * m + p] = g[p * sg2 + c * sg1];
+        F(across_bwd_rows)(xt, m, gt, m, xt, m, C, m, lo, hi, a, k, coef,
+                           J->pow_mode, J->beta, J->beta_parity, mem);
+    }
+    else {
+        F(across_fwd_rows)(xt, m, xt, m, C, m, lo, hi, a, k,
+                           J->pow_mode, J->beta, J->beta_parity, mem);
+    }
+    ptrdiff_t sy1 = J->ys[1], sy2 = J->ys[2];
+    for (ptrdiff_t p = 0; p < m; p++)
+        for (ptrdiff_t c = 0; c < C; c++) y[p * sy2 + c * sy1] = xt[c * m + p];
+}
+
+/* ---- within channel: one work item = (batch index, chunk of channels) ------
+ * The chunk's values are packed spatial-major, channel-minor into a buffer of
+ * P x cc (P spatial positions), so that the box sum along every spatial axis
+ * runs over contiguous rows of at least cc values. */
+
+/* Visit every (spatial position, channel in chunk) of a block: OFF_x etc. are
+ * element offsets into x, g, y; bi the packed index. */
+#define LRN_FOR_BLOCK(J, cc, BODY)                                                 \
+    do {                                                                           \
+        int nsp = (J)->ndim - 2;                                                   \
+        ptrdiff_t idx[LRN_MAXDIM];                                                 \
+        ptrdiff_t last = (J)->shape[(J)->ndim - 1];                                \
+        ptrdiff_t lx = (J)->xs[(J)->ndim - 1], lg = (J)->gs[(J)->ndim - 1],        \
+                  ly = (J)->ys[(J)->ndim - 1];                                     \
+        ptrdiff_t cx = (J)->xs[1], cg = (J)->gs[1], cy = (J)->ys[1];               \
+        ptrdiff_t nlines = P / last;                                               \
+        for (int d_ = 0; d_ < nsp; d_++) idx[d_] = 0;                              \
+        ptrdiff_t bx = 0, bg = 0, by = 0;                                          \
+        int cfirst = (cx < 0 ? -cx : cx) > (lx < 0 ? -lx : lx);                    \
+        for (ptrdiff_t ln = 0; ln < nlines; ln++) {                                \
+            ptrdiff_t b0 = ln * last * (cc);                                       \
+            if (cfirst) {                                                          \
+                for (ptrdiff_t q = 0; q < (cc); q++)                               \
+                    for (ptrdiff_t w = 0; w < last; w++) {                         \
+                        ptrdiff_t ox = bx + q * cx + w * lx;                       \
+                        ptrdiff_t og = bg + q * cg + w * lg;                       \
+                        ptrdiff_t oy = by + q * cy + w * ly;                       \
+                        ptrdiff_t bi = b0 + w * (cc) + q;                          \
+                        (void)ox; (void)og; (void)oy;                              \
+                        BODY                                                       \
+                    }                                                              \
+            }                                                                      \
+            else {                                                                 \
+                for (ptrdiff_t w = 0; w < last; w++)                               \
+                    for (ptrdiff_t q = 0; q < (cc); q++) {                         \
+                        ptrdiff_t ox = bx + q * cx + w * lx;                       \
+                        ptrdiff_t og = bg + q * cg + w * lg;                       \
+                        ptrdiff_t oy = by + q * cy + w * ly;                       \
+                        ptrdiff_t bi = b0 + w * (cc) + q;                          \
+                        (void)ox; (void)og; (void)oy;                              \
+                        BODY                                                       \
+                    }                                                              \
+            }                                                                      \
+            /* next line: increment the spatial index, all but the last axis */   \
+            for (int d_ = nsp - 2; d_ >= 0; d_--) {                                \
+                int ax = d_ + 2;                                                   \
+                idx[d_]++;                                                         \
+                bx += (J)->xs[ax]; bg += (J)->gs[ax]; by += (J)->ys[ax];           \
+                if (idx[d_] < (J)->shape[ax]) break;                               \
+                bx -= idx[d_] * (J)->xs[ax]; bg -= idx[d_] * (J)->gs[ax];          \
+                by -= idx[d_] * (J)->ys[ax];                                       \
+                idx[d_] = 0;                                                       \
+            }                                                                      \
+        }                                                                          \
+    } while (0)
+
+/* Box sum of buf (P x cc, spatial C order) along every spatial axis, with the
+ * taps given per axis (swap = 1 mirrors them, for the backward). */
+static void F(box_all)(const lrn_job *J, T *buf, ptrdiff_t cc, int swap, T *mem)
+{
+    int nsp = J->ndim - 2;
+    ptrdiff_t inner = cc, P = 1;
+    for (int d = 0; d < nsp; d++) P *= J->shape[d + 2];
+    for (int d = nsp - 1; d >= 0; d--) {
+        ptrdiff_t L = J->shape[d + 2];
+        ptrdiff_t outer = P * cc / (L * inner);
+        ptrdiff_t lo = swap ? J->hi[d] : J->lo[d], hi = swap ? J->lo[d] : J->hi[d];
+        if (lo + hi > 0) {
+            for (ptrdiff_t ob = 0; ob < outer; ob++)
+                for (ptrdiff_t c0 = 0; c0 < inner; c0 += LRN_BOX_COLS) {
+                    ptrdiff_t mm = inner - c0 < LRN_BOX_COLS ? inner - c0 : LRN_BOX_COLS;
+                    F(box_rows)(buf + ob * L * inner + c0, inner, L, mm, lo, hi, mem);
+                }
+        }
+        inner *= L;
+    }
+}
+
+static void F(within_item)(const lrn_job *J, ptrdiff_t item, void *work)
+{
+    ptrdiff_t C = J->shape[1];
+    ptrdiff_t b = item / J->ntiles, c0 = (item % J->ntiles) * J->tile;
+    ptrdiff_t cc = C - c0 < J->tile ? C - c0 : J->tile;
+    ptrdiff_t P = 1;
+    for (int d = 2; d < J->ndim; d++) P *= J->shape[d];
+    const T *x = (const T *)J->x + b * J->xs[0] + c0 * J->xs[1];
+    const T *g = J->backward ? (const T *)J->g + b * J->gs[0] + c0 * J->gs[1] : NULL;
+    T *y = (T *)J->y + b * J->ys[0] + c0 * J->ys[1];
+    T a = (T)J->alpha_d, k = (T)J->k, coef = (T)(2.0 * J->alpha_d * J->beta);
+    int pow_mode = J->pow_mode, parity = J->beta_parity;
+    double beta = J->beta;
+    T *S = (T *)work, *R = S + P * J->tile, *mem = R + (J->backward ? P * J->tile : 0);
+    LRN_FOR_BLOCK(J, cc, { S[bi] = x[ox] * x[ox]; });
+    F(box_all)(J, S, cc, 0, mem);
+    if (!J->backward) {
+#define LRN_BODY(PW) LRN_FOR_BLOCK(J, cc, { T s = k + a * S[bi]; y[oy] = x[ox] * PW(s); });
+        LRN_POW_SWITCH(LRN_BODY)
+#undef LRN_BODY
+        return;
+    }
+#define LRN_BODY(PW)                                                               \
+    LRN_FOR_BLOCK(J, cc, { T s = k + a * S[bi]; T t = PW(s);                       \
+                           S[bi] = t; R[bi] = g[og] * (x[ox] * t) / s; });
+    LRN_POW_SWITCH(LRN_BODY)
+#undef LRN_BODY
+    F(box_all)(J, R, cc, 1, mem);
+    LRN_FOR_BLOCK(J, cc, { y[oy] = g[og] * S[bi] - coef * x[ox] * R[bi]; });
+}
+
+static void F(item)(const lrn_job *J, ptrdiff_t item, void *work)
+{
+    if (J->region == LRN_ACROSS)
+        F(across_item)(J, item, work);
+    else
+        F(within_item)(J, item, work);
+}

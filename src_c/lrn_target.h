@@ -1,0 +1,34 @@
+/* Instantiates the kernels for float and double and exports the work-item
+ * function of one dispatch target.  Each lrn_target_*.c sets the target (with
+ * #pragma GCC target) and LRN_ITEM_FN, then includes this file, so that the
+ * same source is compiled once per instruction set. */
+#include "lrn.h"
+#include "lrn_math.h"
+
+#ifndef LRN_BOX_COLS
+#define LRN_BOX_COLS 1024
+#endif
+
+#define T float
+#define SQRT __builtin_sqrtf
+#define F(name) name##_f32
+#include "lrn_kernels.h"
+#undef T
+#undef SQRT
+#undef F
+
+#define T double
+#define SQRT __builtin_sqrt
+#define F(name) name##_f64
+#include "lrn_kernels.h"
+#undef T
+#undef SQRT
+#undef F
+
+void LRN_ITEM_FN(const lrn_job *job, ptrdiff_t item, void *work)
+{
+    if (job->dtype == LRN_FLOAT32)
+        item_f32(job, item, work);
+    else
+        item_f64(job, item, work);
+}
