@@ -1,0 +1,526 @@
+"""lrn_fast.lrn against the float64 direct-sum reference: shapes, axes, sizes,
+windows, regions, dtypes, memory layouts, out=, threads, SIMD paths, and inputs
+built to break running sums (drift, NaN, inf)."""
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+import lrn_fast
+from lrn_fast import _lrn, reference
+from conftest import (DTYPES, RTOL, as64, assert_close, assert_result, check_backward,
+                      check_forward, layouts, random, run_python)
+
+SHAPES = {2: (3, 7), 3: (2, 7, 5), 4: (2, 6, 4, 5), 5: (2, 5, 3, 4, 3)}
+SIZES = [1, 2, 3, 4, 5, 8, 13]          # 8 and 13 exceed every axis length here
+PARAMS = dict(alpha=2.0, beta=0.75, k=1.0)
+
+
+def _cases():
+    for rank, shape in SHAPES.items():
+        axes = {0, 1, rank // 2, -1} if rank == 2 else {1, rank // 2, -1}
+        seen = set()
+        for axis in sorted(axes):
+            if axis % rank in seen:
+                continue
+            seen.add(axis % rank)
+            for region in ("across", "within"):
+                if region == "within" and (rank < 3 or axis % rank == 0):
+                    continue
+                yield pytest.param(shape, axis, region, id=f"{rank}d-axis{axis}-{region}")
+
+
+CASES = list(_cases())
+
+
+# ---- the grid -------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("shape,axis,region", CASES)
+def test_grid(shape, axis, region, size, dtype):
+    x = random(shape, dtype, seed=size)
+    y = check_forward(x, size=size, axis=axis, region=region, **PARAMS)
+    assert y.dtype == dtype and y.shape == x.shape
+
+
+@pytest.mark.parametrize("beta", [0.75, 0.5, 1.0, 2.0, 3.0, 1.3, 0.25, 4.5])
+@pytest.mark.parametrize("region", ["across", "within"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_beta(beta, region, dtype):
+    x = random((2, 9, 5, 4), dtype, seed=3, scale=2.0)
+    check_forward(x, size=3, alpha=1.5, beta=beta, k=0.5, region=region)
+
+
+@pytest.mark.parametrize("k", [1.0, 2.0, 0.01, 1e-3])
+@pytest.mark.parametrize("alpha", [1e-4, 1.0, 10.0])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_alpha_k(alpha, k, dtype):
+    x = random((3, 11, 6), dtype, seed=4)
+    check_forward(x, size=5, alpha=alpha, beta=0.75, k=k)
+
+
+@pytest.mark.parametrize("window", [(0, 0), (0, 3), (3, 0), (1, 2), (2, 1), (5, 5), (0, 12), (9, 1)])
+@pytest.mark.parametrize("size", [1, 4, 5])
+@pytest.mark.parametrize("region,axis", [("across", 1), ("across", -1), ("within", 1),
+                                         ("within", -1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_window(window, size, region, axis, dtype):
+    x = random((2, 7, 6, 5), dtype, seed=5)
+    check_forward(x, size=size, window=window, region=region, axis=axis, **PARAMS)
+
+
+def test_window_default_is_torch():
+    """window=None is (size//2, (size-1)//2), the PyTorch/Caffe window."""
+    x = random((2, 8, 3), np.float64, seed=6)
+    for size in range(1, 10):
+        np.testing.assert_array_equal(
+            lrn_fast.lrn(x, size, 1.0),
+            lrn_fast.lrn(x, size, 1.0, window=(size // 2, (size - 1) // 2)))
+
+
+def test_reference_matches_loop():
+    """The oracle itself: the vectorised reference against its explicit loop."""
+    x = random((2, 5, 3, 4), np.float64, seed=7)
+    for region in ("across", "within"):
+        for size, window in [(3, None), (4, None), (2, (0, 2)), (5, (3, 0))]:
+            kw = dict(size=size, alpha=1.7, beta=0.6, k=0.9, region=region, window=window)
+            np.testing.assert_allclose(reference.lrn(x, **kw), reference.lrn_loop(x, **kw),
+                                       rtol=1e-14)
+
+
+# ---- layouts -----------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("region,axis", [("across", 1), ("across", -1), ("across", 2),
+                                         ("within", 1), ("within", -1)])
+def test_layouts(region, axis, dtype):
+    x = random((2, 7, 5, 6), dtype, seed=8)
+    for name, v in layouts(x):
+        before = v.copy()
+        y = check_forward(v, size=4, axis=axis, region=region, **PARAMS)
+        assert y.dtype == dtype, name
+        np.testing.assert_array_equal(v, before, err_msg=f"{name}: input modified")
+
+
+@pytest.mark.parametrize("region", ["across", "within"])
+@pytest.mark.parametrize("bshape", [(1, 7, 1, 6), (3, 1, 5, 6), (3, 7, 1, 1), (1, 1, 1, 1),
+                                    (1, 7, 5, 1)])
+def test_broadcast_views(bshape, region):
+    base = random(bshape, np.float32, seed=9)
+    x = np.broadcast_to(base, (3, 7, 5, 6))
+    assert 0 in x.strides
+    for axis in (1, -1):
+        check_forward(x, size=3, axis=axis, region=region, **PARAMS)
+
+
+@pytest.mark.parametrize("region", ["across", "within"])
+def test_many_layout_steps(region):
+    """Slices with steps along several axes at once, odd offsets, a 5-D transposed view."""
+    big = random((5, 20, 9, 8, 7), np.float32, seed=10)
+    for v in (big[1::2, ::3, ::-2, 1:7:2], big[::-1, 3:, :, ::3, ::-1].transpose(0, 1, 4, 2, 3),
+              big.transpose(4, 1, 0, 3, 2)[:, ::2]):
+        for axis in (1, 2, -1):
+            check_forward(v, size=5, axis=axis, region=region, **PARAMS)
+
+
+# ---- dtypes, order, inputs -----------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64, np.uint8, np.uint16, bool])
+def test_int_bool_give_float64(dtype):
+    x = (random((2, 6, 5), np.float64, seed=11) * 3).astype(dtype)
+    y = lrn_fast.lrn(x, 3, 0.5)
+    assert y.dtype == np.float64
+    assert_close(y, reference.lrn(x.astype(np.float64), 3, 0.5), 1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("xdtype", [np.float16, np.float32, np.float64, np.int16])
+def test_dtype_keyword(xdtype, dtype):
+    x = (random((2, 9, 4, 3), np.float64, seed=12) * 2).astype(xdtype)
+    y = lrn_fast.lrn(x, 5, 1.0, dtype=dtype)
+    assert y.dtype == dtype
+    # the computation runs on x converted to `dtype` (float16 in float32)
+    xin = x.astype(dtype)
+    assert_result(y, reference.lrn(xin.astype(np.float64), 5, 1.0))
+    g = random(x.shape, np.float64, seed=13).astype(xdtype)
+    dx = lrn_fast.lrn_backward(g, x, 5, 1.0, dtype=dtype)
+    assert dx.dtype == dtype
+    assert_result(dx, reference.lrn_backward(g.astype(dtype), xin, 5, 1.0), floor=1e-2)
+
+
+def test_mixed_input_dtypes_backward():
+    x = random((2, 6, 5), np.float32, seed=14)
+    g = random((2, 6, 5), np.float64, seed=15)
+    assert lrn_fast.lrn_backward(g, x, 3, 1.0).dtype == np.float64
+    assert lrn_fast.lrn_backward(g.astype(np.float16), x, 3, 1.0).dtype == np.float32
+    assert lrn_fast.lrn_backward(g.astype(np.float16), x.astype(np.float16), 3, 1.0).dtype \
+        == np.float16
+
+
+def test_order_keeps_layout():
+    nhwc = random((2, 5, 6, 8), np.float32, seed=16)
+    x = nhwc.transpose(0, 3, 1, 2)                      # NCHW view of NHWC memory
+    for region in ("across", "within"):
+        y = lrn_fast.lrn(x, 3, 1.0, region=region)
+        assert y.transpose(0, 2, 3, 1).flags.c_contiguous
+        assert lrn_fast.lrn(x, 3, 1.0, region=region, order="C").flags.c_contiguous
+        assert lrn_fast.lrn(x, 3, 1.0, region=region, order="F").flags.f_contiguous
+        dx = lrn_fast.lrn_backward(x, x, 3, 1.0, region=region)
+        assert dx.transpose(0, 2, 3, 1).flags.c_contiguous
+        check_forward(x, y, size=3, alpha=1.0, region=region)
+    # also for a float16 result and a dtype= conversion
+    y16 = lrn_fast.lrn(x.astype(np.float16, order="K"), 3, 1.0)
+    assert y16.dtype == np.float16 and y16.transpose(0, 2, 3, 1).flags.c_contiguous
+    y64 = lrn_fast.lrn(x, 3, 1.0, dtype=np.float64)
+    assert y64.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+def test_float16_no_overflow_in_squares():
+    """|x| > 256 overflows x**2 in float16; the kernel squares in float32."""
+    x = (random((2, 8, 4, 4), np.float64, seed=17) * 1000).astype(np.float16)
+    for region in ("across", "within"):
+        y = lrn_fast.lrn(x, 5, 1e-4, 0.75, 1.0, region=region)
+        assert np.isfinite(y).all()
+        assert_result(y, reference.lrn(x.astype(np.float64), 5, 1e-4, 0.75, 1.0, region=region))
+
+
+def test_beta_zero_returns_x():
+    x = random((2, 6, 3), np.float32, seed=18)
+    x[0, 2, 1] = np.inf
+    y = lrn_fast.lrn(x, 3, 1.0, 0.0)
+    assert y.dtype == np.float32 and y is not x
+    np.testing.assert_array_equal(y, x)
+    g = random((2, 6, 3), np.float32, seed=19)
+    np.testing.assert_array_equal(lrn_fast.lrn_backward(g, x, 3, 1.0, 0.0), g)
+
+
+@pytest.mark.parametrize("beta", [0.75, 1.0, 2.0, 3.0, 0.5])
+def test_negative_base(beta):
+    """k + alpha/D*S < 0: NaN for a non-integer beta, pow's sign rule for integers.
+    |x| is 0.1 or 10, so the base is either near -2 or far above 0 (well conditioned)."""
+    rng = np.random.default_rng(20)
+    x = rng.choice([-10.0, -0.1, 0.1, 10.0], size=(2, 7, 4))
+    for dtype in (np.float32, np.float64):
+        xd = x.astype(dtype)
+        kw = dict(size=3, alpha=1.0, beta=beta, k=-2.0)
+        ref = reference.lrn(as64(xd), **kw)
+        assert (np.isnan(ref).any()) == (beta % 1 != 0)
+        check_forward(xd, **kw)
+        check_backward(xd[::-1], xd, **kw)
+
+
+EMPTY_SHAPES = [(0, 5, 3), (2, 0, 3), (2, 5, 0), (0, 4), (3, 0), (2, 3, 0, 4)]
+
+
+@pytest.mark.parametrize("shape", EMPTY_SHAPES)
+def test_empty(shape):
+    for dtype in (np.float32, np.int32, np.float16):
+        x = np.zeros(shape, dtype)
+        y = lrn_fast.lrn(x)
+        assert y.shape == shape and y.dtype == (np.float64 if dtype == np.int32 else dtype)
+        assert lrn_fast.lrn_backward(x, x).shape == shape
+        if len(shape) >= 3:
+            assert lrn_fast.lrn(x, region="within").shape == shape
+
+
+@pytest.mark.parametrize("shape", EMPTY_SHAPES)
+def test_empty_out(shape):
+    """An empty out= is accepted and returned (NumPy gives empty arrays zero strides)."""
+    x = np.zeros(shape, np.float32)
+    out = np.ones(shape, np.float64)
+    assert lrn_fast.lrn(x, out=out) is out
+    assert lrn_fast.lrn_backward(x, x, out=out) is out
+
+
+def test_lists():
+    x = [[1.0, 2.0, 3.0], [0.5, -1.0, 4.0]]
+    y = lrn_fast.lrn(x, 3, 1.0)
+    assert y.dtype == np.float64
+    assert_close(y, reference.lrn(np.array(x), 3, 1.0), 1e-12)
+    dx = lrn_fast.lrn_backward(x, x, 3, 1.0)
+    assert_close(dx, reference.lrn_backward(np.array(x), np.array(x), 3, 1.0), 1e-12,
+                 floor=1e-2)
+
+
+# ---- out= ------------------------------------------------------------------------------
+@pytest.mark.parametrize("region", ["across", "within"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_out_fresh(region, dtype):
+    x = random((2, 7, 5, 6), dtype, seed=21)
+    ref = reference.lrn(as64(x), 3, 1.0, region=region)
+    big = np.zeros((4, 8, 10, 12), dtype)
+    outs = [np.empty_like(x), np.empty(x.shape, dtype, order="F"), big[::2, 1:, ::2, ::-2],
+            np.moveaxis(np.empty((2, 5, 6, 7), dtype), -1, 1)]
+    for out in outs:
+        r = lrn_fast.lrn(x, 3, 1.0, region=region, out=out)
+        assert r is out
+        assert_result(out, ref)
+        r = lrn_fast.lrn(x, 3, 1.0, region=region, out=(out,))
+        assert r is out
+    # casting into another dtype, same_kind
+    for odt in (np.float16, np.float32, np.float64):
+        out = np.empty(x.shape, odt)
+        assert lrn_fast.lrn(x, 3, 1.0, region=region, out=out) is out
+        assert_result(out, ref) if odt == np.float16 else \
+            assert_close(out, ref, max(RTOL[np.dtype(odt)], RTOL[np.dtype(dtype)]))
+
+
+@pytest.mark.parametrize("region", ["across", "within"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("view", ["contiguous", "strided", "channels-last", "reversed"])
+def test_out_in_place(view, region, dtype):
+    base = random((2, 9, 6, 7), dtype, seed=22)
+    views = {"contiguous": lambda a: a, "strided": lambda a: a[:, ::2, 1:, ::-2],
+             "channels-last": lambda a: np.moveaxis(np.ascontiguousarray(np.moveaxis(a, 1, -1)), -1, 1),
+             "reversed": lambda a: a[::-1, ::-1, ::-1, ::-1]}
+    x = views[view](base.copy())
+    ref = reference.lrn(as64(x), 4, 1.0, region=region)
+    assert lrn_fast.lrn(x, 4, 1.0, region=region, out=x) is x
+    assert_result(x, ref)
+
+
+@pytest.mark.parametrize("region", ["across", "within"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("how", ["shift1", "shift3", "shift-2", "shift-half", "reversed",
+                                 "reversed-last", "transposed"])
+def test_out_overlapping(how, region, dtype):
+    """out shares memory with x in another layout: the result must still be right."""
+    shape = (6, 6, 5, 4)
+    n = int(np.prod(shape))
+    buf = np.zeros(3 * n, dtype)
+    x = buf[n:2 * n].reshape(shape)
+    x[...] = random(shape, dtype, seed=23)
+    if how.startswith("shift"):
+        d = -(n // 2) if how == "shift-half" else int(how[5:])
+        out = buf[n + d:2 * n + d].reshape(shape)
+    else:
+        out = {"reversed": x[::-1, ::-1], "reversed-last": x[..., ::-1],
+               "transposed": x.swapaxes(0, 1)}[how]
+    assert np.shares_memory(out, x)
+    ref = reference.lrn(as64(x), 5, 1.0, region=region)
+    assert lrn_fast.lrn(x, 5, 1.0, region=region, out=out) is out
+    assert_result(out, ref)
+
+
+def test_out_overlapping_other_dtype():
+    """out is a float32 view into x's float64 memory, at x's exact address."""
+    x = random((2, 4, 6), np.float64, seed=24)
+    ref = reference.lrn(x.copy(), 3, 1.0)
+    out = x.view(np.float32)[..., ::2]
+    assert out.shape == x.shape
+    lrn_fast.lrn(x, 3, 1.0, out=out)
+    assert_close(out, ref, 1e-5)
+
+
+# ---- adversarial inputs: running-sum drift, NaN, inf ---------------------------------
+def _big_then_small(n, seed):
+    """Values near 1e4 for the first half, then values near 1e-4."""
+    rng = np.random.default_rng(seed)
+    v = rng.uniform(0.5, 1.5, n) * np.where(rng.random(n) < 0.5, -1, 1)
+    v[: n // 2] *= 1e4
+    v[n // 2:] *= 1e-4
+    return v
+
+
+@pytest.mark.parametrize("k", [0.01, 1e-3])
+@pytest.mark.parametrize("size", [5, 4, 31])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_drift_across(k, size, dtype):
+    C = 4096
+    x = np.stack([_big_then_small(C, s) for s in range(6)]).reshape(2, 3, C)
+    x = np.moveaxis(x, -1, 1).astype(dtype)             # (2, C, 3), channels on axis 1
+    # alternate blocks too: big values that enter and leave the window repeatedly
+    x[1, :, 2] = np.where((np.arange(C) // 64) % 2 == 0, 1e4, 1e-4) * (1 + np.arange(C) % 7 / 10)
+    kw = dict(size=size, alpha=1e-4, beta=0.75, k=k)
+    ref = reference.lrn(as64(x), **kw)
+    y = lrn_fast.lrn(x, **kw)
+    rel = np.abs(as64(y) - ref) / np.abs(ref)
+    assert rel.max() <= RTOL[np.dtype(dtype)], f"elementwise relative error {rel.max():.3g}"
+    yl = lrn_fast.lrn(np.moveaxis(x, 1, -1), axis=-1, **kw)
+    rel = np.abs(as64(yl) - np.moveaxis(ref, 1, -1)) / np.abs(np.moveaxis(ref, 1, -1))
+    assert rel.max() <= RTOL[np.dtype(dtype)], f"(NHWC) relative error {rel.max():.3g}"
+    g = random(x.shape, dtype, seed=25)
+    dref = reference.lrn_backward(as64(g), as64(x), **kw)
+    dx = lrn_fast.lrn_backward(g, x, **kw)
+    tol = RTOL[np.dtype(dtype)] * np.abs(dref).max()
+    assert np.abs(as64(dx) - dref).max() <= tol
+
+
+@pytest.mark.parametrize("k", [0.01, 1e-3])
+@pytest.mark.parametrize("size", [3, 4, 9])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_drift_within(k, size, dtype):
+    H = W = 48
+    x = np.empty((2, 3, H, W))
+    for c in range(3):
+        x[0, c] = _big_then_small(H * W, c).reshape(H, W)                 # top half big
+        x[1, c] = _big_then_small(H * W, 10 + c).reshape(W, H).T          # left half big
+    x[1, 2] = np.where(((np.arange(H)[:, None] // 8 + np.arange(W) // 8) % 2) == 0, 1e4, 1e-4)
+    x = x.astype(dtype)
+    kw = dict(size=size, alpha=1e-4, beta=0.75, k=k, region="within")
+    ref = reference.lrn(as64(x), **kw)
+    y = lrn_fast.lrn(x, **kw)
+    rel = np.abs(as64(y) - ref) / np.abs(ref)
+    assert rel.max() <= RTOL[np.dtype(dtype)], f"elementwise relative error {rel.max():.3g}"
+    g = random(x.shape, dtype, seed=26)
+    dref = reference.lrn_backward(as64(g), as64(x), **kw)
+    dx = lrn_fast.lrn_backward(g, x, **kw)
+    assert np.abs(as64(dx) - dref).max() <= RTOL[np.dtype(dtype)] * np.abs(dref).max()
+
+
+def test_drift_long_spatial_axis():
+    """within on a 1-D spatial axis of 4096 positions."""
+    x = np.stack([_big_then_small(4096, s) for s in range(4)]).reshape(1, 4, 4096)
+    for dtype in (np.float32, np.float64):
+        xd = x.astype(dtype)
+        kw = dict(size=7, alpha=1e-4, beta=0.75, k=1e-3, region="within")
+        ref = reference.lrn(as64(xd), **kw)
+        rel = np.abs(as64(lrn_fast.lrn(xd, **kw)) - ref) / np.abs(ref)
+        assert rel.max() <= RTOL[np.dtype(dtype)]
+
+
+def _window_mask(shape, pos, axes, before, after):
+    """Outputs whose window (taps before/after along each of axes) holds pos."""
+    m = np.ones(shape, bool)
+    for d in range(len(shape)):
+        idx = np.arange(shape[d])
+        if d in axes:
+            ok = (idx - before <= pos[d]) & (pos[d] <= idx + after)
+        else:
+            ok = idx == pos[d]
+        m &= ok.reshape([-1 if e == d else 1 for e in range(len(shape))])
+    return m
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("region,axis", [("across", 1), ("across", -1), ("within", 1)])
+@pytest.mark.parametrize("size,window", [(5, None), (4, None), (3, (0, 2))])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nonfinite_stays_in_window(bad, region, axis, size, window, dtype):
+    shape = (2, 12, 9, 10)
+    x = random(shape, dtype, seed=27)
+    pos = (1, 5, 4, 6)
+    x[pos] = bad
+    kw = dict(size=size, alpha=1.0, beta=0.75, k=1.0, region=region, axis=axis, window=window)
+    y = lrn_fast.lrn(x, **kw)
+    ref = reference.lrn(as64(x), **kw)
+    np.testing.assert_allclose(as64(y), ref, rtol=RTOL[np.dtype(dtype)], atol=1e-12,
+                               equal_nan=True)
+    ax = axis % 4
+    axes = [ax] if region == "across" else [d for d in range(1, 4) if d != ax]
+    before, after = window or (size // 2, (size - 1) // 2)
+    inside = _window_mask(shape, pos, axes, before, after)
+    assert np.isfinite(y[~inside]).all()
+    assert not np.isfinite(ref[pos])
+    # the backward: compare with the reference, NaN where it has NaN
+    g = random(shape, dtype, seed=28)
+    dx = lrn_fast.lrn_backward(g, x, **kw)
+    dref = reference.lrn_backward(as64(g), as64(x), **kw)
+    np.testing.assert_allclose(as64(dx), dref, rtol=1e-4 if dtype == np.float32 else 1e-10,
+                               atol=1e-5 if dtype == np.float32 else 1e-12, equal_nan=True)
+    assert np.isfinite(dref).sum() > 0.9 * dref.size
+    assert (np.isfinite(dx) == np.isfinite(dref)).all()
+
+
+# ---- threads ---------------------------------------------------------------------------
+BIG = (8, 64, 32, 32)
+
+
+def test_threadpool_limits_and_num_threads():
+    x = random(BIG, np.float32, seed=29)
+    with threadpool_limits(1):
+        y1 = lrn_fast.lrn(x)
+        assert _lrn.last_team_size() == 1
+        dx1 = lrn_fast.lrn_backward(x, x)
+        assert _lrn.last_team_size() == 1
+    y2 = lrn_fast.lrn(x, num_threads=2)
+    assert _lrn.last_team_size() == 2
+    dx2 = lrn_fast.lrn_backward(x, x, num_threads=2)
+    assert _lrn.last_team_size() == 2
+    assert np.array_equal(y1, y2)
+    assert np.array_equal(dx1, dx2)
+    lrn_fast.lrn(x, num_threads=1)
+    assert _lrn.last_team_size() == 1
+    check_forward(x, y2)
+
+
+@pytest.mark.parametrize("backward", [False, True])
+@pytest.mark.parametrize("region", ["across", "within"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["C", "channels-last", "strided"])
+def test_threads_bitwise_equal(layout, dtype, region, backward):
+    base = random((4, 48, 20, 18), dtype, seed=30)
+    x = {"C": base, "channels-last": np.moveaxis(np.ascontiguousarray(np.moveaxis(base, 1, -1)), -1, 1),
+         "strided": base[:, ::-1, ::2, 1:]}[layout]
+    g = random(x.shape, dtype, seed=31)
+    kw = dict(size=5, alpha=1.0, region=region)
+    res = []
+    for nt in (1, 2, 3):
+        if backward:
+            res.append(lrn_fast.lrn_backward(g, x, num_threads=nt, **kw))
+        else:
+            res.append(lrn_fast.lrn(x, num_threads=nt, **kw))
+        if layout != "strided":   # one kernel call (strided across may be several)
+            assert _lrn.last_team_size() == nt or x.size * (1 + backward) < 32768
+    assert np.array_equal(res[0], res[1]) and np.array_equal(res[0], res[2])
+    if backward:
+        check_backward(g, x, res[1], **kw)
+    else:
+        check_forward(x, res[1], **kw)
+
+
+# ---- SIMD dispatch paths -----------------------------------------------------------------
+_DISPATCH_SCRIPT = r"""
+import numpy as np
+import lrn_fast
+from lrn_fast import _lrn
+rng = np.random.default_rng(0)
+res = {"target": np.array(_lrn.target_name(_lrn.get_target()))}
+i = 0
+for shape in [(2, 37, 9, 11), (3, 19, 33), (1, 70, 5, 4, 3)]:
+    base = rng.standard_normal(shape)
+    for dtype in (np.float32, np.float64, np.float16):
+        b = base.astype(dtype)
+        views = [b, np.moveaxis(np.ascontiguousarray(np.moveaxis(b, 1, -1)), -1, 1),
+                 b[:, ::-1, ..., ::2]]
+        for x in views:
+            for region in ("across", "within"):
+                for size, beta, window in [(5, 0.75, None), (4, 0.5, None), (3, 1.0, (0, 2)),
+                                           (7, 1.3, None), (2, 2.0, None)]:
+                    kw = dict(size=size, alpha=1.5, beta=beta, k=1.0, region=region,
+                              window=window)
+                    res[f"f{i}"] = lrn_fast.lrn(x, **kw)
+                    res[f"b{i}"] = lrn_fast.lrn_backward(x[::-1], x, **kw)
+                    i += 1
+np.savez(OUT, **res)
+"""
+
+
+def _dispatch_results(tmp_path, name, env):
+    path = tmp_path / f"{name}.npz"
+    run_python(f"OUT = {str(path)!r}\n" + _DISPATCH_SCRIPT, env)
+    with np.load(path) as f:
+        return {k: f[k] for k in f.files}
+
+
+@pytest.mark.parametrize("disable,expect,needs", [("AVX512F", "AVX2", "AVX512_SKX"),
+                                                  ("AVX2", "baseline", "AVX2")])
+def test_dispatch_paths(tmp_path, disable, expect, needs):
+    if needs not in lrn_fast.available_targets():
+        pytest.skip(f"this CPU does not run {needs}: disabling it changes nothing")
+    default = _dispatch_results(tmp_path, "default", {})
+    forced = _dispatch_results(tmp_path, disable, {"LRN_FAST_DISABLE_CPU_FEATURES": disable})
+    assert str(forced["target"]).startswith(expect)
+    assert str(default["target"]) != str(forced["target"])
+    assert default.keys() == forced.keys()
+    for key in default:
+        if key != "target":
+            assert np.array_equal(default[key], forced[key], equal_nan=True), key
+    # and the forced path is right (the default one is checked everywhere else)
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((2, 37, 9, 11)).astype(np.float32)
+    i = 0
+    for region in ("across", "within"):
+        for size, beta, window in [(5, 0.75, None), (4, 0.5, None), (3, 1.0, (0, 2)),
+                                   (7, 1.3, None), (2, 2.0, None)]:
+            kw = dict(size=size, alpha=1.5, beta=beta, k=1.0, region=region, window=window)
+            check_forward(base, forced[f"f{i}"], **kw)
+            check_backward(base[::-1], base, forced[f"b{i}"], **kw)
+            i += 1
