@@ -7,6 +7,7 @@ can see it); without it a serial build is made, with a warning, unless
 LRN_FAST_REQUIRE_OPENMP=1 makes that an error.  The SIMD targets are selected
 inside the sources (#pragma GCC target), never with -march=native.
 """
+import glob
 import os
 import shutil
 import subprocess
@@ -83,6 +84,7 @@ extensions = [
         "lrn_fast._lrn",
         sources=SOURCES,
         include_dirs=["src_c", numpy.get_include()],
+        depends=sorted(glob.glob("src_c/*.h")),   # rebuild when a kernel header changes
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")],
     )
 ]

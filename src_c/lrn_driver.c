@@ -152,7 +152,7 @@ int lrn_plan(lrn_job *J, int nthreads)
         ptrdiff_t outer = J->shape[0], C = J->shape[1], inner = J->shape[2];
         ptrdiff_t n = J->lo[0] + J->hi[0] + 1;
         int direct = J->xs[2] == 1 && J->ys[2] == 1 && (!J->backward || J->gs[2] == 1);
-        size_t rows = J->backward ? (size_t)(3 * n + 4) : (size_t)(n + 2);
+        size_t rows = J->backward ? (size_t)(3 * n + 4) : (size_t)(n + 3);
         if (!direct) rows += (size_t)C * (J->backward ? 2 : 1);
         ptrdiff_t t = (ptrdiff_t)(LRN_CACHE_BUDGET / (rows * esz));
         if (direct && t > 4096) t = 4096;

@@ -14,20 +14,45 @@
  * inf only reaches the windows that hold it.
  */
 
-/* ---- s^-beta, one expression per pow_mode ---------------------------------- */
-#define LRN_PW_075(s) ((T)1 / (SQRT(s) * SQRT(SQRT(s))))
-#define LRN_PW_05(s) ((T)1 / SQRT(s))
-#define LRN_PW_1(s) ((T)1 / (s))
-#define LRN_PW_GEN(s) ((T)lrn_pow_neg((double)(s), beta, parity))
-
-/* Instantiate a loop for each pow mode: BODY uses PW(s). */
-#define LRN_POW_SWITCH(BODY)                                   \
-    switch (pow_mode) {                                        \
-    case LRN_POW_075: { BODY(LRN_PW_075) } break;              \
-    case LRN_POW_05:  { BODY(LRN_PW_05) } break;               \
-    case LRN_POW_1:   { BODY(LRN_PW_1) } break;                \
-    default:          { BODY(LRN_PW_GEN) } break;              \
+/* ---- s^-beta over a row: t[p] = s[p]^-beta (t may be s) ---------------------
+ * beta = 0.75, 0.5 and 1 have fast paths (reciprocal square root or reciprocal
+ * estimates refined by Newton steps where the target has them, else IEEE sqrt
+ * and division); every other beta goes through the vectorised double precision
+ * exp/log of lrn_math.h.  Every element of a row is computed the same way, tail
+ * included, so results never depend on how rows are split between threads. */
+static void F(pow_rows_ieee)(T *t, const T *s, ptrdiff_t m, int pow_mode)
+{
+    switch (pow_mode) {
+    case LRN_POW_075:
+        for (ptrdiff_t p = 0; p < m; p++) { T r = SQRT(s[p]); t[p] = (T)1 / (r * SQRT(r)); }
+        break;
+    case LRN_POW_05:
+        for (ptrdiff_t p = 0; p < m; p++) t[p] = (T)1 / SQRT(s[p]);
+        break;
+    default:
+        for (ptrdiff_t p = 0; p < m; p++) t[p] = (T)1 / s[p];
+        break;
     }
+}
+
+static void F(pow_rows_generic)(T *t, const T *s, ptrdiff_t m, double beta, int parity)
+{
+    double d[256], nf = lrn_neg_factor(beta, parity);
+    for (ptrdiff_t p0 = 0; p0 < m; p0 += 256) {
+        ptrdiff_t mm = m - p0 < 256 ? m - p0 : 256;
+        for (ptrdiff_t q = 0; q < mm; q++) d[q] = (double)s[p0 + q];
+        for (ptrdiff_t q = 0; q < mm; q++) d[q] = lrn_pow_neg(d[q], beta, nf, sizeof(T) == 8);
+        for (ptrdiff_t q = 0; q < mm; q++) t[p0 + q] = (T)d[q];
+    }
+}
+
+static void F(pow_rows)(T *t, const T *s, ptrdiff_t m, int pow_mode, double beta, int parity)
+{
+    if (pow_mode == LRN_POW_GENERIC)
+        F(pow_rows_generic)(t, s, m, beta, parity);
+    else if (!LRN_FAST_POW(t, s, m, pow_mode))
+        F(pow_rows_ieee)(t, s, m, pow_mode);
+}
 
 /* ---- the streaming window sum ----------------------------------------------
  * State for a window of lo taps before and hi after the centre, over rows of m
@@ -76,13 +101,13 @@ static void F(box_rows)(T *v, ptrdiff_t ld, ptrdiff_t L, ptrdiff_t m,
     for (ptrdiff_t u = 0; u < L + n - 1; u++) {
         ptrdiff_t j = u - lo, o = u % n, c = u - n + 1;
         T *slot = st.buf + o * m, *nxt = slot + m, *pre = st.pre;
-        const T *in = (j >= 0 && j < L) ? v + j * ld : NULL;
+        const T *in = (j >= 0 && j < L) ? v + j * ld : st.buf + n * m;   /* zero row */
         T keep = o ? (T)1 : (T)0;
         if (c >= 0) {
             T *out = v + c * ld;
 #pragma GCC ivdep
             for (ptrdiff_t p = 0; p < m; p++) {
-                T val = in ? in[p] : (T)0;
+                T val = in[p];
                 T s = pre[p] * keep + val;
                 slot[p] = val;
                 pre[p] = s;
@@ -92,7 +117,7 @@ static void F(box_rows)(T *v, ptrdiff_t ld, ptrdiff_t L, ptrdiff_t m,
         else {
 #pragma GCC ivdep
             for (ptrdiff_t p = 0; p < m; p++) {
-                T val = in ? in[p] : (T)0;
+                T val = in[p];
                 slot[p] = val;
                 pre[p] = pre[p] * keep + val;
             }
@@ -110,15 +135,16 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
     F(stream) st;
     ptrdiff_t n = lo + hi + 1;
     F(stream_init)(&st, n, m, mem);
+    T *srow = mem + F(stream_elems)(n, m);
     for (ptrdiff_t u = 0; u < C + n - 1; u++) {
         ptrdiff_t j = u - lo, o = u % n, c = u - n + 1;
         T *slot = st.buf + o * m, *nxt = slot + m, *pre = st.pre;
-        const T *xj = (j >= 0 && j < C) ? x + j * ldx : NULL;
+        const T *xj = (j >= 0 && j < C) ? x + j * ldx : st.buf + n * m;
         T keep = o ? (T)1 : (T)0;
         if (c < 0) {
 #pragma GCC ivdep
             for (ptrdiff_t p = 0; p < m; p++) {
-                T v = xj ? xj[p] * xj[p] : (T)0;
+                T v = xj[p] * xj[p];
                 slot[p] = v;
                 pre[p] = pre[p] * keep + v;
             }
@@ -126,18 +152,17 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
         else {
             const T *xc = x + c * ldx;
             T *yc = y + c * ldy;
-#define LRN_BODY(PW)                                               \
-            _Pragma("GCC ivdep")                                   \
-            for (ptrdiff_t p = 0; p < m; p++) {                    \
-                T v = xj ? xj[p] * xj[p] : (T)0;                   \
-                T ps = pre[p] * keep + v;                          \
-                slot[p] = v;                                       \
-                pre[p] = ps;                                       \
-                T s = k + a * (nxt[p] + ps);                       \
-                yc[p] = xc[p] * PW(s);                             \
+#pragma GCC ivdep
+            for (ptrdiff_t p = 0; p < m; p++) {
+                T v = xj[p] * xj[p];
+                T ps = pre[p] * keep + v;
+                slot[p] = v;
+                pre[p] = ps;
+                srow[p] = k + a * (nxt[p] + ps);
             }
-            LRN_POW_SWITCH(LRN_BODY)
-#undef LRN_BODY
+            F(pow_rows)(srow, srow, m, pow_mode, beta, parity);
+#pragma GCC ivdep
+            for (ptrdiff_t p = 0; p < m; p++) yc[p] = xc[p] * srow[p];
         }
         F(stream_close)(&st, o);
     }
@@ -157,15 +182,16 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
     F(stream_init)(&A, n, m, mem);
     F(stream_init)(&B, n, m, mem + F(stream_elems)(n, m));
     T *tring = mem + 2 * F(stream_elems)(n, m);   /* n rows of t */
+    (void)beta;
     /* A: rows u = 0 .. n-2 produce no sum yet */
     for (ptrdiff_t u = 0; u < n - 1 && u < C + n - 1; u++) {
         ptrdiff_t j = u - lo, o = u % n;
         T *slot = A.buf + o * m, *pre = A.pre;
-        const T *xj = (j >= 0 && j < C) ? x + j * ldx : NULL;
+        const T *xj = (j >= 0 && j < C) ? x + j * ldx : A.buf + n * m;
         T keep = o ? (T)1 : (T)0;
 #pragma GCC ivdep
         for (ptrdiff_t p = 0; p < m; p++) {
-            T v = xj ? xj[p] * xj[p] : (T)0;
+            T v = xj[p] * xj[p];
             slot[p] = v;
             pre[p] = pre[p] * keep + v;
         }
@@ -180,24 +206,21 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
             /* A's row u = cr + n - 1 completes the window of cr */
             ptrdiff_t u = cr + n - 1, j = u - lo, o = u % n;
             T *slot = A.buf + o * m, *nxt = slot + m, *pre = A.pre;
-            const T *xj = (j >= 0 && j < C) ? x + j * ldx : NULL;
+            const T *xj = (j >= 0 && j < C) ? x + j * ldx : A.buf + n * m;
             const T *xc = x + cr * ldx, *gc = g + cr * ldg;
             T *tc = tring + (cr % n) * m;
             T keep = o ? (T)1 : (T)0;
-#define LRN_BODY(PW)                                               \
-            _Pragma("GCC ivdep")                                   \
-            for (ptrdiff_t p = 0; p < m; p++) {                    \
-                T v = xj ? xj[p] * xj[p] : (T)0;                   \
-                T ps = pre[p] * keep + v;                          \
-                slot[p] = v;                                       \
-                pre[p] = ps;                                       \
-                T s = k + a * (nxt[p] + ps);                       \
-                T t = PW(s);                                       \
-                tc[p] = t;                                         \
-                slotB[p] = gc[p] * (xc[p] * t) / s;                \
+#pragma GCC ivdep
+            for (ptrdiff_t p = 0; p < m; p++) {
+                T v = xj[p] * xj[p];
+                T ps = pre[p] * keep + v;
+                slot[p] = v;
+                pre[p] = ps;
+                slotB[p] = k + a * (nxt[p] + ps);      /* s, for now */
             }
-            LRN_POW_SWITCH(LRN_BODY)
-#undef LRN_BODY
+            F(pow_rows)(tc, slotB, m, pow_mode, beta, parity);
+#pragma GCC ivdep
+            for (ptrdiff_t p = 0; p < m; p++) slotB[p] = gc[p] * (xc[p] * tc[p]) / slotB[p];
             F(stream_close)(&A, o);
         }
         else {
@@ -233,7 +256,7 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
     T *y = (T *)J->y + o * J->ys[0] + p0 * J->ys[2];
     T a = (T)J->alpha_d, k = (T)J->k, coef = (T)(2.0 * J->alpha_d * J->beta);
     T *mem = (T *)work;
-    size_t sw = (J->backward ? 2 * F(stream_elems)(n, m) + (size_t)(n * m) : F(stream_elems)(n, m));
+    size_t sw = (J->backward ? 2 * F(stream_elems)(n, m) + (size_t)(n * m) : F(stream_elems)(n, m) + (size_t)m);
     int direct = J->xs[2] == 1 && J->ys[2] == 1 && (!J->backward || J->gs[2] == 1);
     if (direct) {
         if (J->backward)
@@ -360,17 +383,16 @@ static void F(within_item)(const lrn_job *J, ptrdiff_t item, void *work)
     T *S = (T *)work, *R = S + P * J->tile, *mem = R + (J->backward ? P * J->tile : 0);
     LRN_FOR_BLOCK(J, cc, { S[bi] = x[ox] * x[ox]; });
     F(box_all)(J, S, cc, 0, mem);
+    ptrdiff_t tot = P * cc;
     if (!J->backward) {
-#define LRN_BODY(PW) LRN_FOR_BLOCK(J, cc, { T s = k + a * S[bi]; y[oy] = x[ox] * PW(s); });
-        LRN_POW_SWITCH(LRN_BODY)
-#undef LRN_BODY
+        for (ptrdiff_t i = 0; i < tot; i++) S[i] = k + a * S[i];
+        F(pow_rows)(S, S, tot, pow_mode, beta, parity);
+        LRN_FOR_BLOCK(J, cc, { y[oy] = x[ox] * S[bi]; });
         return;
     }
-#define LRN_BODY(PW)                                                               \
-    LRN_FOR_BLOCK(J, cc, { T s = k + a * S[bi]; T t = PW(s);                       \
-                           S[bi] = t; R[bi] = g[og] * (x[ox] * t) / s; });
-    LRN_POW_SWITCH(LRN_BODY)
-#undef LRN_BODY
+    for (ptrdiff_t i = 0; i < tot; i++) R[i] = k + a * S[i];       /* s */
+    F(pow_rows)(S, R, tot, pow_mode, beta, parity);                /* t */
+    LRN_FOR_BLOCK(J, cc, { R[bi] = g[og] * (x[ox] * S[bi]) / R[bi]; });
     F(box_all)(J, R, cc, 1, mem);
     LRN_FOR_BLOCK(J, cc, { y[oy] = g[og] * S[bi] - coef * x[ox] * R[bi]; });
 }

@@ -4,6 +4,7 @@
  * same source is compiled once per instruction set. */
 #include "lrn.h"
 #include "lrn_math.h"
+#include "lrn_simd.h"
 
 #ifndef LRN_BOX_COLS
 #define LRN_BOX_COLS 1024
@@ -12,18 +13,22 @@
 #define T float
 #define SQRT __builtin_sqrtf
 #define F(name) name##_f32
+#define LRN_FAST_POW lrn_fast_pow_f32
 #include "lrn_kernels.h"
 #undef T
 #undef SQRT
 #undef F
+#undef LRN_FAST_POW
 
 #define T double
 #define SQRT __builtin_sqrt
 #define F(name) name##_f64
+#define LRN_FAST_POW lrn_fast_pow_f64
 #include "lrn_kernels.h"
 #undef T
 #undef SQRT
 #undef F
+#undef LRN_FAST_POW
 
 void LRN_ITEM_FN(const lrn_job *job, ptrdiff_t item, void *work)
 {
