@@ -47,6 +47,23 @@ typedef struct {
     size_t work_bytes;   /* scratch one thread needs */
 } lrn_job;
 
+/* How the across region runs: on rows of contiguous pixels (NCHW-like), on
+ * contiguous channels (NHWC-like, windows up to LRN_CL_MAXN taps), or by
+ * gathering a tile into rows (anything else). */
+enum { LRN_MODE_ROWS = 0, LRN_MODE_CL = 1, LRN_MODE_PACK = 2 };
+#define LRN_CL_MAXN 16
+#define LRN_CL_BLOCK 2048     /* elements per channels-last block */
+
+static inline int lrn_across_mode(const lrn_job *J)
+{
+    if (J->xs[2] == 1 && J->ys[2] == 1 && (!J->backward || J->gs[2] == 1))
+        return LRN_MODE_ROWS;
+    if (J->xs[1] == 1 && J->ys[1] == 1 && (!J->backward || J->gs[1] == 1) &&
+        J->lo[0] + J->hi[0] + 1 <= LRN_CL_MAXN)
+        return LRN_MODE_CL;
+    return LRN_MODE_PACK;
+}
+
 /* Per-target kernel: compute work item `item` of `job` using `work`
  * (job->work_bytes bytes, 64-byte aligned). */
 typedef void (*lrn_item_fn)(const lrn_job *job, ptrdiff_t item, void *work);

@@ -151,12 +151,12 @@ int lrn_plan(lrn_job *J, int nthreads)
     if (J->region == LRN_ACROSS) {
         ptrdiff_t outer = J->shape[0], C = J->shape[1], inner = J->shape[2];
         ptrdiff_t n = J->lo[0] + J->hi[0] + 1;
-        int direct = J->xs[2] == 1 && J->ys[2] == 1 && (!J->backward || J->gs[2] == 1);
+        int mode = lrn_across_mode(J);
         size_t rows = J->backward ? (size_t)(3 * n + 4) : (size_t)(n + 3);
-        if (!direct) rows += (size_t)C * (J->backward ? 2 : 1);
+        if (mode == LRN_MODE_PACK) rows += (size_t)C * (J->backward ? 2 : 1);
         ptrdiff_t t = (ptrdiff_t)(LRN_CACHE_BUDGET / (rows * esz));
-        if (direct && t > 4096) t = 4096;
-        if (!direct && t > 256) t = 256;
+        if (mode == LRN_MODE_ROWS && t > 4096) t = 4096;
+        if (mode != LRN_MODE_ROWS && t > 256) t = 256;
         t = t / 16 * 16;
         if (t < 16) t = 16;
         if (outer * cdiv(inner, t) < want) {
@@ -166,10 +166,15 @@ int lrn_plan(lrn_job *J, int nthreads)
         }
         if (t > inner) t = inner;
         if (t < 1) t = 1;
+        if (mode == LRN_MODE_CL) {
+            ptrdiff_t G = C + n - 1, P = LRN_CL_BLOCK / G > 0 ? LRN_CL_BLOCK / G : 1;
+            rows = 0;
+            J->work_bytes = 3 * (size_t)(n - 1 + P * G) * esz + 64;
+        }
         J->tile = t;
         J->ntiles = cdiv(inner, t);
         J->nitems = outer * J->ntiles;
-        J->work_bytes = rows * (size_t)t * esz + 64;
+        if (mode != LRN_MODE_CL) J->work_bytes = rows * (size_t)t * esz + 64;
     }
     else {
         ptrdiff_t B = J->shape[0], C = J->shape[1], P = 1, nmax = 1;

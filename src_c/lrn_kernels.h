@@ -244,6 +244,81 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
     }
 }
 
+/* ---- across, channels contiguous (NHWC), windows of up to LRN_CL_MAXN taps ----
+ * A block of np pixels is laid out as one row: each pixel's C values followed
+ * by a gap of n - 1 zeros (and n - 1 zeros in front), so that the window sum
+ * of every channel of every pixel is a sum of n shifted copies of the row,
+ * vectorised along the channels.  Sums of at most LRN_CL_MAXN squares, added
+ * directly: no running sum at all here. */
+static void F(shift_sum)(T *out, const T *in, ptrdiff_t len, ptrdiff_t from, ptrdiff_t to)
+{
+    /* out[q] = sum_{e = from}^{to} in[q + e] for q in [0, len) */
+#pragma GCC ivdep
+    for (ptrdiff_t q = 0; q < len; q++) out[q] = in[q + from];
+    for (ptrdiff_t e = from + 1; e <= to; e++)
+#pragma GCC ivdep
+        for (ptrdiff_t q = 0; q < len; q++) out[q] += in[q + e];
+}
+
+static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff_t m, T *mem)
+{
+    ptrdiff_t C = J->shape[1], lo = J->lo[0], hi = J->hi[0], n = lo + hi + 1;
+    ptrdiff_t G = C + n - 1, L0 = n - 1;
+    ptrdiff_t sx = J->xs[2], sy = J->ys[2], sg = J->backward ? J->gs[2] : 0;
+    ptrdiff_t P = LRN_CL_BLOCK / G > 0 ? LRN_CL_BLOCK / G : 1;
+    T a = (T)J->alpha_d, k = (T)J->k, coef = (T)(2.0 * J->alpha_d * J->beta);
+    int pow_mode = J->pow_mode, parity = J->beta_parity;
+    double beta = J->beta;
+    ptrdiff_t cap = L0 + P * G;
+    T *sq = mem, *S = sq + cap, *R = S + cap;
+    for (ptrdiff_t p0 = 0; p0 < m; p0 += P) {
+        ptrdiff_t np = m - p0 < P ? m - p0 : P;
+        ptrdiff_t len = np * G - (n - 1);    /* positions L0 .. L0 + len - 1: up to the
+                                                last pixel's last channel */
+        for (ptrdiff_t q = 0; q < L0; q++) sq[q] = 0;
+        for (ptrdiff_t p = 0; p < np; p++) {
+            const T *xp = x + (p0 + p) * sx;
+            T *dst = sq + L0 + p * G;
+#pragma GCC ivdep
+            for (ptrdiff_t c = 0; c < C; c++) dst[c] = xp[c] * xp[c];
+            for (ptrdiff_t c = C; c < G; c++) dst[c] = 0;   /* the gap after it */
+        }
+        /* S over the whole row: s = k + a * sum_{e=-lo}^{hi} sq */
+        F(shift_sum)(S + L0, sq + L0, len, -lo, hi);
+        for (ptrdiff_t q = L0; q < L0 + len; q++) S[q] = k + a * S[q];
+        if (!J->backward) {
+            F(pow_rows)(S + L0, S + L0, len, pow_mode, beta, parity);
+            for (ptrdiff_t p = 0; p < np; p++) {
+                const T *xp = x + (p0 + p) * sx, *tp = S + L0 + p * G;
+                T *yp = y + (p0 + p) * sy;
+#pragma GCC ivdep
+                for (ptrdiff_t c = 0; c < C; c++) yp[c] = xp[c] * tp[c];
+            }
+            continue;
+        }
+        /* backward: t into sq, r = g x t / s into S (zero in the gaps), then the
+         * transposed window sum of r into R */
+        F(pow_rows)(sq + L0, S + L0, len, pow_mode, beta, parity);
+        for (ptrdiff_t q = 0; q < L0; q++) S[q] = 0;
+        for (ptrdiff_t p = 0; p < np; p++) {
+            const T *xp = x + (p0 + p) * sx, *gp = g + (p0 + p) * sg;
+            const T *tp = sq + L0 + p * G;
+            T *rp = S + L0 + p * G;
+#pragma GCC ivdep
+            for (ptrdiff_t c = 0; c < C; c++) rp[c] = gp[c] * (xp[c] * tp[c]) / rp[c];
+            for (ptrdiff_t c = C; c < G; c++) rp[c] = 0;
+        }
+        F(shift_sum)(R + L0, S + L0, len, -hi, lo);
+        for (ptrdiff_t p = 0; p < np; p++) {
+            const T *xp = x + (p0 + p) * sx, *gp = g + (p0 + p) * sg;
+            const T *tp = sq + L0 + p * G, *Rp = R + L0 + p * G;
+            T *yp = y + (p0 + p) * sy;
+#pragma GCC ivdep
+            for (ptrdiff_t c = 0; c < C; c++) yp[c] = gp[c] * tp[c] - coef * xp[c] * Rp[c];
+        }
+    }
+}
+
 /* ---- across: one work item = (outer index, pixel tile) ---------------------- */
 static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
 {
@@ -257,8 +332,12 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
     T a = (T)J->alpha_d, k = (T)J->k, coef = (T)(2.0 * J->alpha_d * J->beta);
     T *mem = (T *)work;
     size_t sw = (J->backward ? 2 * F(stream_elems)(n, m) + (size_t)(n * m) : F(stream_elems)(n, m) + (size_t)m);
-    int direct = J->xs[2] == 1 && J->ys[2] == 1 && (!J->backward || J->gs[2] == 1);
-    if (direct) {
+    int mode = lrn_across_mode(J);
+    if (mode == LRN_MODE_CL) {
+        F(across_cl)(J, x, g, y, m, mem);
+        return;
+    }
+    if (mode == LRN_MODE_ROWS) {
         if (J->backward)
             F(across_bwd_rows)(x, J->xs[1], g, J->gs[1], y, J->ys[1], C, m, lo, hi, a, k, coef,
                                J->pow_mode, J->beta, J->beta_parity, mem);
