@@ -1,6 +1,8 @@
 """lrn_fast.lrn against the float64 direct-sum reference: shapes, axes, sizes,
 windows, regions, dtypes, memory layouts, out=, threads, SIMD paths, and inputs
 built to break running sums (drift, NaN, inf)."""
+import json
+
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
@@ -466,7 +468,10 @@ def test_threads_bitwise_equal(layout, dtype, region, backward):
 
 
 # ---- SIMD dispatch paths -----------------------------------------------------------------
+# Each run (default, and with LRN_FAST_DISABLE_CPU_FEATURES) is a fresh interpreter that
+# saves its dispatch target, every case's parameters and its results to an .npz file.
 _DISPATCH_SCRIPT = r"""
+import json
 import numpy as np
 import lrn_fast
 from lrn_fast import _lrn
@@ -485,41 +490,56 @@ for shape in [(2, 37, 9, 11), (3, 19, 33), (1, 70, 5, 4, 3)]:
                                            (7, 1.3, None), (2, 2.0, None)]:
                     kw = dict(size=size, alpha=1.5, beta=beta, k=1.0, region=region,
                               window=window)
+                    res[f"kw{i}"] = np.array(json.dumps(kw))
+                    res[f"x{i}"] = x
                     res[f"f{i}"] = lrn_fast.lrn(x, **kw)
                     res[f"b{i}"] = lrn_fast.lrn_backward(x[::-1], x, **kw)
                     i += 1
 np.savez(OUT, **res)
 """
+_DISPATCH = [("AVX512F", "AVX2", "AVX512_SKX"), ("AVX2", "baseline", "AVX2")]
+_dispatch_cache = {}
 
 
-def _dispatch_results(tmp_path, name, env):
-    path = tmp_path / f"{name}.npz"
-    run_python(f"OUT = {str(path)!r}\n" + _DISPATCH_SCRIPT, env)
-    with np.load(path) as f:
-        return {k: f[k] for k in f.files}
+def _dispatch_results(tmp_path_factory, disable):
+    """Results of the dispatch script with `disable` ("" for none) turned off."""
+    if disable not in _dispatch_cache:
+        path = tmp_path_factory.mktemp("dispatch") / f"{disable or 'default'}.npz"
+        env = {"LRN_FAST_DISABLE_CPU_FEATURES": disable} if disable else {}
+        run_python(f"OUT = {str(path)!r}\n" + _DISPATCH_SCRIPT, env)
+        with np.load(path) as f:
+            _dispatch_cache[disable] = {k: f[k] for k in f.files}
+    return _dispatch_cache[disable]
 
 
-@pytest.mark.parametrize("disable,expect,needs", [("AVX512F", "AVX2", "AVX512_SKX"),
-                                                  ("AVX2", "baseline", "AVX2")])
-def test_dispatch_paths(tmp_path, disable, expect, needs):
+@pytest.mark.parametrize("disable,expect,needs", _DISPATCH)
+def test_dispatch_path_correct(tmp_path_factory, disable, expect, needs):
+    """The forced lower path is the one used and gives the right values."""
     if needs not in lrn_fast.available_targets():
         pytest.skip(f"this CPU does not run {needs}: disabling it changes nothing")
-    default = _dispatch_results(tmp_path, "default", {})
-    forced = _dispatch_results(tmp_path, disable, {"LRN_FAST_DISABLE_CPU_FEATURES": disable})
+    forced = _dispatch_results(tmp_path_factory, disable)
     assert str(forced["target"]).startswith(expect)
+    n = sum(key.startswith("kw") for key in forced)
+    assert n == 270
+    for i in range(n):
+        kw = json.loads(str(forced[f"kw{i}"]))
+        if kw["window"] is not None:
+            kw["window"] = tuple(kw["window"])
+        x = forced[f"x{i}"]
+        check_forward(x, forced[f"f{i}"], **kw)
+        check_backward(x[::-1], x, forced[f"b{i}"], **kw)
+
+
+@pytest.mark.parametrize("disable,expect,needs", _DISPATCH)
+def test_dispatch_path_bitwise_equal(tmp_path_factory, disable, expect, needs):
+    """Every SIMD path gives exactly the bits of the default path."""
+    if needs not in lrn_fast.available_targets():
+        pytest.skip(f"this CPU does not run {needs}: disabling it changes nothing")
+    default = _dispatch_results(tmp_path_factory, "")
+    forced = _dispatch_results(tmp_path_factory, disable)
     assert str(default["target"]) != str(forced["target"])
     assert default.keys() == forced.keys()
-    for key in default:
-        if key != "target":
-            assert np.array_equal(default[key], forced[key], equal_nan=True), key
-    # and the forced path is right (the default one is checked everywhere else)
-    rng = np.random.default_rng(0)
-    base = rng.standard_normal((2, 37, 9, 11)).astype(np.float32)
-    i = 0
-    for region in ("across", "within"):
-        for size, beta, window in [(5, 0.75, None), (4, 0.5, None), (3, 1.0, (0, 2)),
-                                   (7, 1.3, None), (2, 2.0, None)]:
-            kw = dict(size=size, alpha=1.5, beta=beta, k=1.0, region=region, window=window)
-            check_forward(base, forced[f"f{i}"], **kw)
-            check_backward(base[::-1], base, forced[f"b{i}"], **kw)
-            i += 1
+    differ = [k for k in default if k[0] in "fb"
+              and not np.array_equal(default[k], forced[k], equal_nan=True)]
+    assert not differ, (f"{len(differ)} results differ between {default['target']} and "
+                        f"{forced['target']}, e.g. {[(k, str(forced['kw' + k[1:]])) for k in differ[:3]]}")
