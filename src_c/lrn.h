@@ -64,6 +64,14 @@ static inline int lrn_across_mode(const lrn_job *J)
     return LRN_MODE_PACK;
 }
 
+/* Within: planar buffer [channels][positions] when the last spatial axis has
+ * the smaller stride in x, else interleaved [positions][channels]. */
+static inline int lrn_within_planar(const lrn_job *J)
+{
+    ptrdiff_t lx = J->xs[J->ndim - 1], cx = J->xs[1];
+    return (lx < 0 ? -lx : lx) <= (cx < 0 ? -cx : cx);
+}
+
 /* Per-target kernel: compute work item `item` of `job` using `work`
  * (job->work_bytes bytes, 64-byte aligned). */
 typedef void (*lrn_item_fn)(const lrn_job *job, ptrdiff_t item, void *work);

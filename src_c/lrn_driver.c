@@ -174,7 +174,7 @@ int lrn_plan(lrn_job *J, int nthreads)
         J->tile = t;
         J->ntiles = cdiv(inner, t);
         J->nitems = outer * J->ntiles;
-        if (mode != LRN_MODE_CL) J->work_bytes = rows * (size_t)t * esz + 64;
+        if (mode != LRN_MODE_CL) J->work_bytes = rows * ((size_t)t * esz + 64) + 64;   /* rows padded to whole vectors */
     }
     else {
         ptrdiff_t B = J->shape[0], C = J->shape[1], P = 1, nmax = 1;
@@ -184,8 +184,10 @@ int lrn_plan(lrn_job *J, int nthreads)
             if (n > nmax) nmax = n;
         }
         size_t planes = J->backward ? 2 : 1;
+        int planar = lrn_within_planar(J);
         ptrdiff_t cc = (ptrdiff_t)(LRN_WITHIN_BUDGET / (planes * esz * (size_t)(P > 0 ? P : 1)));
         if (cc > 64) cc = 64;
+        if (!planar && cc >= 16) cc = cc / 16 * 16;   /* whole vectors per position */
         if (cc < 1) cc = 1;
         if (B * cdiv(C, cc) < want) {
             ptrdiff_t per = cdiv(want, B);
@@ -197,8 +199,14 @@ int lrn_plan(lrn_job *J, int nthreads)
         J->tile = cc;
         J->ntiles = cdiv(C, cc);
         J->nitems = B * J->ntiles;
-        ptrdiff_t cols = P * cc < LRN_BOX_COLS ? P * cc : LRN_BOX_COLS;
-        J->work_bytes = (planes * (size_t)(P * cc) + (size_t)(nmax + 2) * (size_t)cols) * esz + 64;
+        /* box sums: streams of (n + 2) rows of up to LRN_BOX_COLS values, or a
+         * padded line with prefix and suffix sums (3 (L + n)) */
+        ptrdiff_t cols = P * cc < LRN_BOX_COLS ? P * cc : LRN_BOX_COLS, lmax = 1;
+        for (int d = 2; d < J->ndim; d++)
+            if (J->shape[d] > lmax) lmax = J->shape[d];
+        size_t box = (size_t)(nmax + 2) * (size_t)cols;
+        if ((size_t)(3 * (lmax + nmax)) > box) box = (size_t)(3 * (lmax + nmax));
+        J->work_bytes = (planes * (size_t)(P * cc) + box) * esz + 64;
     }
     return 0;
 }

@@ -4,6 +4,7 @@
  *   T      the element type (float or double)
  *   SQRT   its square root
  *   F(n)   a name mangler that appends the type suffix
+ *   VT     its vector type (lrn_simd.h), VPOW the fast power on it
  *
  * The window sums are running-window sums in the van Herk / Gil-Werman form:
  * the channel (or spatial) axis is cut into blocks as long as the window, and
@@ -20,20 +21,20 @@
  * and division); every other beta goes through the vectorised double precision
  * exp/log of lrn_math.h.  Every element of a row is computed the same way, tail
  * included, so results never depend on how rows are split between threads. */
-static void F(pow_rows_ieee)(T *t, const T *s, ptrdiff_t m, int pow_mode)
+/* vectors of T (LRN_VBYTES wide), unaligned loads and stores, partial ones
+ * for row tails (missing lanes read as zero) */
+#define VW ((ptrdiff_t)(sizeof(VT) / sizeof(T)))
+static inline VT F(vsplat)(T a) { VT v = {0}; return v + a; }
+static inline VT F(vld)(const T *p) { VT v; memcpy(&v, p, sizeof v); return v; }
+static inline void F(vst)(T *p, VT v) { memcpy(p, &v, sizeof v); }
+static inline VT F(vldp)(const T *p, ptrdiff_t n)
 {
-    switch (pow_mode) {
-    case LRN_POW_075:
-        for (ptrdiff_t p = 0; p < m; p++) { T r = SQRT(s[p]); t[p] = (T)1 / (r * SQRT(r)); }
-        break;
-    case LRN_POW_05:
-        for (ptrdiff_t p = 0; p < m; p++) t[p] = (T)1 / SQRT(s[p]);
-        break;
-    default:
-        for (ptrdiff_t p = 0; p < m; p++) t[p] = (T)1 / s[p];
-        break;
-    }
+    VT v = F(vsplat)(0);
+    memcpy(&v, p, (size_t)n * sizeof(T));
+    return v;
 }
+static inline void F(vstp)(T *p, VT v, ptrdiff_t n) { memcpy(p, &v, (size_t)n * sizeof(T)); }
+static inline ptrdiff_t F(pad)(ptrdiff_t m) { return (m + VW - 1) / VW * VW; }
 
 static void F(pow_rows_generic)(T *t, const T *s, ptrdiff_t m, double beta, int parity)
 {
@@ -46,12 +47,20 @@ static void F(pow_rows_generic)(T *t, const T *s, ptrdiff_t m, double beta, int 
     }
 }
 
+#define LRN_POW_ROWS_LOOP(MODE)                                                    \
+    for (ptrdiff_t p = 0; p < m; p += VW) {                                        \
+        if (m - p >= VW) F(vst)(t + p, VPOW(F(vld)(s + p), MODE));                 \
+        else F(vstp)(t + p, VPOW(F(vldp)(s + p, m - p), MODE), m - p);             \
+    }
+
 static void F(pow_rows)(T *t, const T *s, ptrdiff_t m, int pow_mode, double beta, int parity)
 {
-    if (pow_mode == LRN_POW_GENERIC)
-        F(pow_rows_generic)(t, s, m, beta, parity);
-    else if (!LRN_FAST_POW(t, s, m, pow_mode))
-        F(pow_rows_ieee)(t, s, m, pow_mode);
+    switch (pow_mode) {
+    case LRN_POW_075: LRN_POW_ROWS_LOOP(LRN_POW_075) break;
+    case LRN_POW_05: LRN_POW_ROWS_LOOP(LRN_POW_05) break;
+    case LRN_POW_1: LRN_POW_ROWS_LOOP(LRN_POW_1) break;
+    default: F(pow_rows_generic)(t, s, m, beta, parity);
+    }
 }
 
 /* ---- the streaming window sum ----------------------------------------------
@@ -71,7 +80,7 @@ static void F(stream_init)(F(stream) *st, ptrdiff_t n, ptrdiff_t m, T *mem)
     st->m = m;
     st->buf = mem;
     st->pre = mem + (n + 1) * m;
-    for (ptrdiff_t p = 0; p < m; p++) st->buf[n * m + p] = 0;
+    memset(mem, 0, (size_t)(n + 2) * (size_t)m * sizeof(T));
 }
 
 static size_t F(stream_elems)(ptrdiff_t n, ptrdiff_t m) { return (size_t)(n + 2) * (size_t)m; }
@@ -133,29 +142,29 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
                                T a, T k, int pow_mode, double beta, int parity, T *mem)
 {
     F(stream) st;
-    ptrdiff_t n = lo + hi + 1;
-    F(stream_init)(&st, n, m, mem);
-    T *srow = mem + F(stream_elems)(n, m);
+    ptrdiff_t n = lo + hi + 1, mp = F(pad)(m);
+    F(stream_init)(&st, n, mp, mem);
+    T *srow = mem + F(stream_elems)(n, mp);
+    const VT av = F(vsplat)(a), kv = F(vsplat)(k);
     for (ptrdiff_t u = 0; u < C + n - 1; u++) {
         ptrdiff_t j = u - lo, o = u % n, c = u - n + 1;
-        T *slot = st.buf + o * m, *nxt = slot + m, *pre = st.pre;
-        const T *xj = (j >= 0 && j < C) ? x + j * ldx : st.buf + n * m;
-        T keep = o ? (T)1 : (T)0;
+        T *slot = st.buf + o * mp, *nxt = slot + mp, *pre = st.pre;
+        const T *xj = (j >= 0 && j < C) ? x + j * ldx : st.buf + n * mp;   /* zero row */
         if (c < 0) {
 #pragma GCC ivdep
             for (ptrdiff_t p = 0; p < m; p++) {
                 T v = xj[p] * xj[p];
                 slot[p] = v;
-                pre[p] = pre[p] * keep + v;
+                pre[p] = (o ? pre[p] : (T)0) + v;
             }
         }
-        else {
+        else if (pow_mode == LRN_POW_GENERIC) {
             const T *xc = x + c * ldx;
             T *yc = y + c * ldy;
 #pragma GCC ivdep
             for (ptrdiff_t p = 0; p < m; p++) {
                 T v = xj[p] * xj[p];
-                T ps = pre[p] * keep + v;
+                T ps = (o ? pre[p] : (T)0) + v;
                 slot[p] = v;
                 pre[p] = ps;
                 srow[p] = k + a * (nxt[p] + ps);
@@ -163,6 +172,29 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
             F(pow_rows)(srow, srow, m, pow_mode, beta, parity);
 #pragma GCC ivdep
             for (ptrdiff_t p = 0; p < m; p++) yc[p] = xc[p] * srow[p];
+        }
+        else {
+            /* one pass: square, prefix, window sum, power, product */
+            const T *xc = x + c * ldx;
+            T *yc = y + c * ldy;
+#define LRN_FWD_LOOP(MODE)                                                         \
+            for (ptrdiff_t p = 0; p < m; p += VW) {                                \
+                ptrdiff_t rem = m - p;                                             \
+                VT xjv = rem >= VW ? F(vld)(xj + p) : F(vldp)(xj + p, rem);        \
+                VT xcv = rem >= VW ? F(vld)(xc + p) : F(vldp)(xc + p, rem);        \
+                VT v = xjv * xjv;                                                  \
+                VT ps = o ? F(vld)(pre + p) + v : v;                               \
+                F(vst)(slot + p, v);                                               \
+                F(vst)(pre + p, ps);                                               \
+                VT r = xcv * VPOW(kv + av * (F(vld)(nxt + p) + ps), MODE);         \
+                if (rem >= VW) F(vst)(yc + p, r); else F(vstp)(yc + p, r, rem);    \
+            }
+            switch (pow_mode) {
+            case LRN_POW_075: LRN_FWD_LOOP(LRN_POW_075) break;
+            case LRN_POW_05: LRN_FWD_LOOP(LRN_POW_05) break;
+            default: LRN_FWD_LOOP(LRN_POW_1) break;
+            }
+#undef LRN_FWD_LOOP
         }
         F(stream_close)(&st, o);
     }
@@ -178,67 +210,95 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
                                int pow_mode, double beta, int parity, T *mem)
 {
     F(stream) A, B;
-    ptrdiff_t n = lo + hi + 1;
-    F(stream_init)(&A, n, m, mem);
-    F(stream_init)(&B, n, m, mem + F(stream_elems)(n, m));
-    T *tring = mem + 2 * F(stream_elems)(n, m);   /* n rows of t */
-    (void)beta;
+    ptrdiff_t n = lo + hi + 1, mp = F(pad)(m);
+    F(stream_init)(&A, n, mp, mem);
+    F(stream_init)(&B, n, mp, mem + F(stream_elems)(n, mp));
+    T *tring = mem + 2 * F(stream_elems)(n, mp);   /* n rows of t */
+    const T *zero = A.buf + n * mp;
+    const VT av = F(vsplat)(a), kv = F(vsplat)(k), cv = F(vsplat)(coef);
     /* A: rows u = 0 .. n-2 produce no sum yet */
-    for (ptrdiff_t u = 0; u < n - 1 && u < C + n - 1; u++) {
+    for (ptrdiff_t u = 0; u < n - 1; u++) {
         ptrdiff_t j = u - lo, o = u % n;
-        T *slot = A.buf + o * m, *pre = A.pre;
-        const T *xj = (j >= 0 && j < C) ? x + j * ldx : A.buf + n * m;
-        T keep = o ? (T)1 : (T)0;
+        T *slot = A.buf + o * mp, *pre = A.pre;
+        const T *xj = (j >= 0 && j < C) ? x + j * ldx : zero;
 #pragma GCC ivdep
         for (ptrdiff_t p = 0; p < m; p++) {
             T v = xj[p] * xj[p];
             slot[p] = v;
-            pre[p] = pre[p] * keep + v;
+            pre[p] = (o ? pre[p] : (T)0) + v;
         }
         F(stream_close)(&A, o);
     }
     /* B runs over cr = -hi .. C-1+lo (B's row u2 = cr + hi) */
     for (ptrdiff_t cr = -hi; cr < C + lo; cr++) {
         ptrdiff_t u2 = cr + hi, o2 = u2 % n, cout = u2 - n + 1;
-        T *slotB = B.buf + o2 * m, *nxtB = slotB + m, *preB = B.pre;
-        T keepB = o2 ? (T)1 : (T)0;
+        T *slotB = B.buf + o2 * mp, *nxtB = slotB + mp, *preB = B.pre;
         if (cr >= 0 && cr < C) {
-            /* A's row u = cr + n - 1 completes the window of cr */
+            /* A's row u = cr + n - 1 completes the window of cr: s, t = s^-beta
+             * and r = g x t / s for channel cr */
             ptrdiff_t u = cr + n - 1, j = u - lo, o = u % n;
-            T *slot = A.buf + o * m, *nxt = slot + m, *pre = A.pre;
-            const T *xj = (j >= 0 && j < C) ? x + j * ldx : A.buf + n * m;
+            T *slot = A.buf + o * mp, *nxt = slot + mp, *pre = A.pre;
+            const T *xj = (j >= 0 && j < C) ? x + j * ldx : zero;
             const T *xc = x + cr * ldx, *gc = g + cr * ldg;
-            T *tc = tring + (cr % n) * m;
-            T keep = o ? (T)1 : (T)0;
+            T *tc = tring + (cr % n) * mp;
+            if (pow_mode == LRN_POW_GENERIC) {
 #pragma GCC ivdep
-            for (ptrdiff_t p = 0; p < m; p++) {
-                T v = xj[p] * xj[p];
-                T ps = pre[p] * keep + v;
-                slot[p] = v;
-                pre[p] = ps;
-                slotB[p] = k + a * (nxt[p] + ps);      /* s, for now */
+                for (ptrdiff_t p = 0; p < m; p++) {
+                    T v = xj[p] * xj[p];
+                    T ps = (o ? pre[p] : (T)0) + v;
+                    slot[p] = v;
+                    pre[p] = ps;
+                    slotB[p] = k + a * (nxt[p] + ps);      /* s, for now */
+                }
+                F(pow_rows)(tc, slotB, m, pow_mode, beta, parity);
+#pragma GCC ivdep
+                for (ptrdiff_t p = 0; p < m; p++) slotB[p] = gc[p] * (xc[p] * tc[p]) / slotB[p];
             }
-            F(pow_rows)(tc, slotB, m, pow_mode, beta, parity);
-#pragma GCC ivdep
-            for (ptrdiff_t p = 0; p < m; p++) slotB[p] = gc[p] * (xc[p] * tc[p]) / slotB[p];
+            else {
+#define LRN_BWD_LOOP(MODE)                                                         \
+                for (ptrdiff_t p = 0; p < m; p += VW) {                            \
+                    ptrdiff_t rem = m - p;                                         \
+                    VT xjv = rem >= VW ? F(vld)(xj + p) : F(vldp)(xj + p, rem);    \
+                    VT xcv = rem >= VW ? F(vld)(xc + p) : F(vldp)(xc + p, rem);    \
+                    VT gcv = rem >= VW ? F(vld)(gc + p) : F(vldp)(gc + p, rem);    \
+                    VT v = xjv * xjv;                                              \
+                    VT ps = o ? F(vld)(pre + p) + v : v;                           \
+                    F(vst)(slot + p, v);                                           \
+                    F(vst)(pre + p, ps);                                           \
+                    VT sv = kv + av * (F(vld)(nxt + p) + ps);                      \
+                    VT t = VPOW(sv, MODE);                                         \
+                    F(vst)(tc + p, t);                                             \
+                    F(vst)(slotB + p, gcv * (xcv * t) * VPOW(sv, LRN_POW_1));      \
+                }
+                switch (pow_mode) {
+                case LRN_POW_075: LRN_BWD_LOOP(LRN_POW_075) break;
+                case LRN_POW_05: LRN_BWD_LOOP(LRN_POW_05) break;
+                default: LRN_BWD_LOOP(LRN_POW_1) break;
+                }
+#undef LRN_BWD_LOOP
+            }
             F(stream_close)(&A, o);
         }
         else {
-            for (ptrdiff_t p = 0; p < m; p++) slotB[p] = 0;
+            memset(slotB, 0, (size_t)mp * sizeof(T));
         }
         if (cout >= 0) {
-            const T *xo = x + cout * ldx, *go = g + cout * ldg, *to = tring + (cout % n) * m;
+            /* dx for channel cout = cr - lo: its transposed window of r is complete */
+            const T *xo = x + cout * ldx, *go = g + cout * ldg, *to = tring + (cout % n) * mp;
             T *yo = y + cout * ldy;
-#pragma GCC ivdep
-            for (ptrdiff_t p = 0; p < m; p++) {
-                T ps = preB[p] * keepB + slotB[p];
-                preB[p] = ps;
-                yo[p] = go[p] * to[p] - coef * xo[p] * (nxtB[p] + ps);
+            for (ptrdiff_t p = 0; p < m; p += VW) {
+                ptrdiff_t rem = m - p;
+                VT xov = rem >= VW ? F(vld)(xo + p) : F(vldp)(xo + p, rem);
+                VT gov = rem >= VW ? F(vld)(go + p) : F(vldp)(go + p, rem);
+                VT ps = o2 ? F(vld)(preB + p) + F(vld)(slotB + p) : F(vld)(slotB + p);
+                F(vst)(preB + p, ps);
+                VT r = gov * F(vld)(to + p) - cv * xov * (F(vld)(nxtB + p) + ps);
+                if (rem >= VW) F(vst)(yo + p, r); else F(vstp)(yo + p, r, rem);
             }
         }
         else {
 #pragma GCC ivdep
-            for (ptrdiff_t p = 0; p < m; p++) preB[p] = preB[p] * keepB + slotB[p];
+            for (ptrdiff_t p = 0; p < mp; p++) preB[p] = (o2 ? preB[p] : (T)0) + slotB[p];
         }
         F(stream_close)(&B, o2);
     }
@@ -331,7 +391,9 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
     T *y = (T *)J->y + o * J->ys[0] + p0 * J->ys[2];
     T a = (T)J->alpha_d, k = (T)J->k, coef = (T)(2.0 * J->alpha_d * J->beta);
     T *mem = (T *)work;
-    size_t sw = (J->backward ? 2 * F(stream_elems)(n, m) + (size_t)(n * m) : F(stream_elems)(n, m) + (size_t)m);
+    ptrdiff_t mp = F(pad)(m);
+    size_t sw = (J->backward ? 2 * F(stream_elems)(n, mp) + (size_t)(n * mp)
+                             : F(stream_elems)(n, mp) + (size_t)mp);
     int mode = lrn_across_mode(J);
     if (mode == LRN_MODE_CL) {
         F(across_cl)(J, x, g, y, m, mem);
@@ -368,14 +430,42 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
         for (ptrdiff_t c = 0; c < C; c++) y[p * sy2 + c * sy1] = xt[c * m + p];
 }
 
-/* ---- within channel: one work item = (batch index, chunk of channels) ------
- * The chunk's values are packed spatial-major, channel-minor into a buffer of
- * P x cc (P spatial positions), so that the box sum along every spatial axis
- * runs over contiguous rows of at least cc values. */
+/* ---- within channel: one work item = (batch index, chunk of cc channels) ----
+ * The chunk is copied (squared) into a buffer in one of two layouts:
+ *   planar      [lines][cc][last] when the last spatial axis has the smaller stride
+ *               (NCHW; lines = positions of the other spatial axes): box sums along
+ *               the last axis run over contiguous lines (box_line), along the
+ *               others over rows of cc * (later axes) values;
+ *   interleaved [P][cc]  when the channels have the smaller stride (NHWC):
+ *               box sums along every axis run over rows of >= cc values.
+ * P is the number of spatial positions. */
 
-/* Visit every (spatial position, channel in chunk) of a block: OFF_x etc. are
- * element offsets into x, g, y; bi the packed index. */
-#define LRN_FOR_BLOCK(J, cc, BODY)                                                 \
+/* Box sum along a contiguous line of L values, in place: direct shifted sums
+ * for short windows, a scalar van Herk / Gil-Werman pass for long ones. */
+static void F(box_line)(T *v, ptrdiff_t L, ptrdiff_t lo, ptrdiff_t hi, T *tmp)
+{
+    ptrdiff_t n = lo + hi + 1;
+    T *z = tmp;                    /* z[u] = v[u - lo], zero padded: L + n - 1 */
+    for (ptrdiff_t u = 0; u < lo; u++) z[u] = 0;
+    for (ptrdiff_t i = 0; i < L; i++) z[lo + i] = v[i];
+    for (ptrdiff_t u = lo + L; u < L + n - 1; u++) z[u] = 0;
+    if (n <= LRN_CL_MAXN) {
+        F(shift_sum)(v, z + lo, L, -lo, hi);
+        return;
+    }
+    T *pre = z + L + n - 1, *suf = pre + L + n - 1;
+    ptrdiff_t U = L + n - 1;
+    for (ptrdiff_t u = 0; u < U; u++) pre[u] = (u % n ? pre[u - 1] : 0) + z[u];
+    for (ptrdiff_t u = U - 1; u >= 0; u--)
+        suf[u] = (u % n != n - 1 && u + 1 < U ? suf[u + 1] : 0) + z[u];
+    for (ptrdiff_t c = 0; c < L; c++)            /* window of c: [c, c + n - 1] in u */
+        v[c] = c % n ? suf[c] + pre[c + n - 1] : pre[c + n - 1];
+}
+
+/* Visit every (channel q of the chunk, spatial position) of a block, with the
+ * innermost loop over the axis of smaller stride in x (specialised for unit
+ * strides); ox, og, oy are element offsets, bi the index in the buffer. */
+#define LRN_FOR_BLOCK(J, cc, planar, BODY)                                         \
     do {                                                                           \
         int nsp = (J)->ndim - 2;                                                   \
         ptrdiff_t idx[LRN_MAXDIM];                                                 \
@@ -386,30 +476,60 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
         ptrdiff_t nlines = P / last;                                               \
         for (int d_ = 0; d_ < nsp; d_++) idx[d_] = 0;                              \
         ptrdiff_t bx = 0, bg = 0, by = 0;                                          \
-        int cfirst = (cx < 0 ? -cx : cx) > (lx < 0 ? -lx : lx);                    \
         for (ptrdiff_t ln = 0; ln < nlines; ln++) {                                \
-            ptrdiff_t b0 = ln * last * (cc);                                       \
-            if (cfirst) {                                                          \
-                for (ptrdiff_t q = 0; q < (cc); q++)                               \
-                    for (ptrdiff_t w = 0; w < last; w++) {                         \
-                        ptrdiff_t ox = bx + q * cx + w * lx;                       \
-                        ptrdiff_t og = bg + q * cg + w * lg;                       \
-                        ptrdiff_t oy = by + q * cy + w * ly;                       \
-                        ptrdiff_t bi = b0 + w * (cc) + q;                          \
-                        (void)ox; (void)og; (void)oy;                              \
-                        BODY                                                       \
+            if (planar) {                                                          \
+                int unit = lx == 1 && ly == 1 && (lg == 1 || !(J)->backward);      \
+                for (ptrdiff_t q = 0; q < (cc); q++) {                             \
+                    ptrdiff_t b0 = (ln * (cc) + q) * last;                              \
+                    if (unit) {                                                    \
+                        const ptrdiff_t ux = bx + q * cx, ug = bg + q * cg,        \
+                                        uy = by + q * cy;                          \
+                        _Pragma("GCC ivdep")                                       \
+                        for (ptrdiff_t w = 0; w < last; w++) {                     \
+                            ptrdiff_t ox = ux + w, og = ug + w, oy = uy + w;       \
+                            ptrdiff_t bi = b0 + w;                                 \
+                            (void)og; (void)oy; (void)ox;                          \
+                            BODY                                                   \
+                        }                                                          \
                     }                                                              \
+                    else {                                                         \
+                        for (ptrdiff_t w = 0; w < last; w++) {                     \
+                            ptrdiff_t ox = bx + q * cx + w * lx;                   \
+                            ptrdiff_t og = bg + q * cg + w * lg;                   \
+                            ptrdiff_t oy = by + q * cy + w * ly;                   \
+                            ptrdiff_t bi = b0 + w;                                 \
+                            (void)og; (void)oy; (void)ox;                          \
+                            BODY                                                   \
+                        }                                                          \
+                    }                                                              \
+                }                                                                  \
             }                                                                      \
             else {                                                                 \
-                for (ptrdiff_t w = 0; w < last; w++)                               \
-                    for (ptrdiff_t q = 0; q < (cc); q++) {                         \
-                        ptrdiff_t ox = bx + q * cx + w * lx;                       \
-                        ptrdiff_t og = bg + q * cg + w * lg;                       \
-                        ptrdiff_t oy = by + q * cy + w * ly;                       \
-                        ptrdiff_t bi = b0 + w * (cc) + q;                          \
-                        (void)ox; (void)og; (void)oy;                              \
-                        BODY                                                       \
+                int unit = cx == 1 && cy == 1 && (cg == 1 || !(J)->backward);      \
+                for (ptrdiff_t w = 0; w < last; w++) {                             \
+                    ptrdiff_t b0 = (ln * last + w) * (cc);                         \
+                    if (unit) {                                                    \
+                        const ptrdiff_t ux = bx + w * lx, ug = bg + w * lg,        \
+                                        uy = by + w * ly;                          \
+                        _Pragma("GCC ivdep")                                       \
+                        for (ptrdiff_t q = 0; q < (cc); q++) {                     \
+                            ptrdiff_t ox = ux + q, og = ug + q, oy = uy + q;       \
+                            ptrdiff_t bi = b0 + q;                                 \
+                            (void)og; (void)oy; (void)ox;                          \
+                            BODY                                                   \
+                        }                                                          \
                     }                                                              \
+                    else {                                                         \
+                        for (ptrdiff_t q = 0; q < (cc); q++) {                     \
+                            ptrdiff_t ox = bx + q * cx + w * lx;                   \
+                            ptrdiff_t og = bg + q * cg + w * lg;                   \
+                            ptrdiff_t oy = by + q * cy + w * ly;                   \
+                            ptrdiff_t bi = b0 + q;                                 \
+                            (void)og; (void)oy; (void)ox;                          \
+                            BODY                                                   \
+                        }                                                          \
+                    }                                                              \
+                }                                                                  \
             }                                                                      \
             /* next line: increment the spatial index, all but the last axis */   \
             for (int d_ = nsp - 2; d_ >= 0; d_--) {                                \
@@ -424,25 +544,33 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
         }                                                                          \
     } while (0)
 
-/* Box sum of buf (P x cc, spatial C order) along every spatial axis, with the
- * taps given per axis (swap = 1 mirrors them, for the backward). */
-static void F(box_all)(const lrn_job *J, T *buf, ptrdiff_t cc, int swap, T *mem)
+/* Box sum of the buffer along every spatial axis, with the taps given per axis
+ * (swap = 1 mirrors them, for the backward). */
+static void F(box_all)(const lrn_job *J, T *buf, ptrdiff_t cc, int planar, int swap, T *mem)
 {
     int nsp = J->ndim - 2;
-    ptrdiff_t inner = cc, P = 1;
+    ptrdiff_t P = 1;
     for (int d = 0; d < nsp; d++) P *= J->shape[d + 2];
+    ptrdiff_t inner = planar ? 1 : cc;      /* values per step along the axis */
     for (int d = nsp - 1; d >= 0; d--) {
         ptrdiff_t L = J->shape[d + 2];
-        ptrdiff_t outer = P * cc / (L * inner);
         ptrdiff_t lo = swap ? J->hi[d] : J->lo[d], hi = swap ? J->lo[d] : J->hi[d];
+        ptrdiff_t outer = P * cc / (L * inner);
         if (lo + hi > 0) {
-            for (ptrdiff_t ob = 0; ob < outer; ob++)
-                for (ptrdiff_t c0 = 0; c0 < inner; c0 += LRN_BOX_COLS) {
-                    ptrdiff_t mm = inner - c0 < LRN_BOX_COLS ? inner - c0 : LRN_BOX_COLS;
-                    F(box_rows)(buf + ob * L * inner + c0, inner, L, mm, lo, hi, mem);
-                }
+            if (inner == 1) {               /* planar, last axis: contiguous lines */
+                for (ptrdiff_t ob = 0; ob < outer; ob++)
+                    F(box_line)(buf + ob * L, L, lo, hi, mem);
+            }
+            else {
+                for (ptrdiff_t ob = 0; ob < outer; ob++)
+                    for (ptrdiff_t c0 = 0; c0 < inner; c0 += LRN_BOX_COLS) {
+                        ptrdiff_t mm = inner - c0 < LRN_BOX_COLS ? inner - c0 : LRN_BOX_COLS;
+                        F(box_rows)(buf + ob * L * inner + c0, inner, L, mm, lo, hi, mem);
+                    }
+            }
         }
         inner *= L;
+        if (planar && d == nsp - 1) inner *= cc;   /* the channels sit after the last axis */
     }
 }
 
@@ -453,6 +581,7 @@ static void F(within_item)(const lrn_job *J, ptrdiff_t item, void *work)
     ptrdiff_t cc = C - c0 < J->tile ? C - c0 : J->tile;
     ptrdiff_t P = 1;
     for (int d = 2; d < J->ndim; d++) P *= J->shape[d];
+    int planar = lrn_within_planar(J);
     const T *x = (const T *)J->x + b * J->xs[0] + c0 * J->xs[1];
     const T *g = J->backward ? (const T *)J->g + b * J->gs[0] + c0 * J->gs[1] : NULL;
     T *y = (T *)J->y + b * J->ys[0] + c0 * J->ys[1];
@@ -460,20 +589,21 @@ static void F(within_item)(const lrn_job *J, ptrdiff_t item, void *work)
     int pow_mode = J->pow_mode, parity = J->beta_parity;
     double beta = J->beta;
     T *S = (T *)work, *R = S + P * J->tile, *mem = R + (J->backward ? P * J->tile : 0);
-    LRN_FOR_BLOCK(J, cc, { S[bi] = x[ox] * x[ox]; });
-    F(box_all)(J, S, cc, 0, mem);
     ptrdiff_t tot = P * cc;
+    LRN_FOR_BLOCK(J, cc, planar, { S[bi] = x[ox] * x[ox]; });
+    F(box_all)(J, S, cc, planar, 0, mem);
+#pragma GCC ivdep
+    for (ptrdiff_t i = 0; i < tot; i++) S[i] = k + a * S[i];
     if (!J->backward) {
-        for (ptrdiff_t i = 0; i < tot; i++) S[i] = k + a * S[i];
         F(pow_rows)(S, S, tot, pow_mode, beta, parity);
-        LRN_FOR_BLOCK(J, cc, { y[oy] = x[ox] * S[bi]; });
+        LRN_FOR_BLOCK(J, cc, planar, { y[oy] = x[ox] * S[bi]; });
         return;
     }
-    for (ptrdiff_t i = 0; i < tot; i++) R[i] = k + a * S[i];       /* s */
-    F(pow_rows)(S, R, tot, pow_mode, beta, parity);                /* t */
-    LRN_FOR_BLOCK(J, cc, { R[bi] = g[og] * (x[ox] * S[bi]) / R[bi]; });
-    F(box_all)(J, R, cc, 1, mem);
-    LRN_FOR_BLOCK(J, cc, { y[oy] = g[og] * S[bi] - coef * x[ox] * R[bi]; });
+    F(pow_rows)(R, S, tot, pow_mode, beta, parity);               /* R = t, S = s */
+    LRN_FOR_BLOCK(J, cc, planar, { S[bi] = g[og] * (x[ox] * R[bi]) / S[bi]; });
+    /* S = r; its transposed box sum needs t kept: t stays in R, sum r in place */
+    F(box_all)(J, S, cc, planar, 1, mem);
+    LRN_FOR_BLOCK(J, cc, planar, { y[oy] = g[og] * R[bi] - coef * x[ox] * S[bi]; });
 }
 
 static void F(item)(const lrn_job *J, ptrdiff_t item, void *work)

@@ -2,6 +2,7 @@
  * function of one dispatch target.  Each lrn_target_*.c sets the target (with
  * #pragma GCC target) and LRN_ITEM_FN, then includes this file, so that the
  * same source is compiled once per instruction set. */
+#include <string.h>
 #include "lrn.h"
 #include "lrn_math.h"
 #include "lrn_simd.h"
@@ -13,22 +14,28 @@
 #define T float
 #define SQRT __builtin_sqrtf
 #define F(name) name##_f32
-#define LRN_FAST_POW lrn_fast_pow_f32
+#define VT lrn_vf32
+#define VPOW lrn_vpow_f32
 #include "lrn_kernels.h"
 #undef T
 #undef SQRT
 #undef F
-#undef LRN_FAST_POW
+#undef VT
+#undef VPOW
+#undef VW
 
 #define T double
 #define SQRT __builtin_sqrt
 #define F(name) name##_f64
-#define LRN_FAST_POW lrn_fast_pow_f64
+#define VT lrn_vf64
+#define VPOW lrn_vpow_f64
 #include "lrn_kernels.h"
 #undef T
 #undef SQRT
 #undef F
-#undef LRN_FAST_POW
+#undef VT
+#undef VPOW
+#undef VW
 
 void LRN_ITEM_FN(const lrn_job *job, ptrdiff_t item, void *work)
 {
