@@ -467,6 +467,26 @@ def test_threads_bitwise_equal(layout, dtype, region, backward):
         check_forward(x, res[1], **kw)
 
 
+@pytest.mark.parametrize("shape", [(1, 2, 7, 1), (6, 2, 7, 1), (1, 3, 3), (2, 5, 1, 6),
+                                   (3, 7, 4, 1, 2), (2, 9, 5), (1, 70, 3, 2)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_threads_bitwise_equal_small_shapes(shape, dtype):
+    """Small and odd shapes (axes of length 1): the thread count changes how the
+    work is split (channel chunks, pixel tiles), never the bits."""
+    x = random(shape, dtype, seed=32)
+    g = random(shape, dtype, seed=33)
+    for region in ("across", "within"):
+        for axis in (1, -1):
+            for beta in (0.75, 1.3):
+                kw = dict(size=3, alpha=1.0, beta=beta, region=region, axis=axis)
+                y1 = lrn_fast.lrn(x, num_threads=1, **kw)
+                dx1 = lrn_fast.lrn_backward(g, x, num_threads=1, **kw)
+                for nt in (2, 3):
+                    assert np.array_equal(y1, lrn_fast.lrn(x, num_threads=nt, **kw)), (kw, nt)
+                    assert np.array_equal(dx1, lrn_fast.lrn_backward(g, x, num_threads=nt, **kw)), \
+                        (kw, nt)
+
+
 # ---- SIMD dispatch paths -----------------------------------------------------------------
 # Each run (default, and with LRN_FAST_DISABLE_CPU_FEATURES) is a fresh interpreter that
 # saves its dispatch target, every case's parameters and its results to an .npz file.
