@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 import lrn_fast
 from lrn_fast import reference
@@ -159,8 +158,3 @@ def run_python(code, env_extra=None, timeout=300):
                        text=True, timeout=timeout)
     assert r.returncode == 0, f"subprocess failed:\n{r.stdout}\n{r.stderr}"
     return r.stdout
-
-
-@pytest.fixture
-def rng():
-    return np.random.default_rng(12345)
