@@ -109,6 +109,18 @@ san_env=(
     PYTHONPATH="$tmp/src"
     PYTHONDONTWRITEBYTECODE=1
 )
+# canary: a deliberate heap overflow must be reported (in a file) and fail, or
+# a clean run below would mean nothing
+if env "${san_env[@]}" "$vpy" -c 'import ctypes
+a = ctypes.create_string_buffer(16)
+ctypes.memmove(a, ctypes.create_string_buffer(64), 64)' > /dev/null 2>&1 ||
+   ! compgen -G "$tmp/reports/asan*" > /dev/null; then
+    echo "FAILED: ASan did not report a deliberate overflow in the test environment"
+    exit 1
+fi
+rm -f "$tmp"/reports/*
+echo "canary: a deliberate overflow was reported"
+
 for disable in "" AVX512F AVX2; do
     label="dispatch default"
     [ -z "$disable" ] || label="LRN_FAST_DISABLE_CPU_FEATURES=$disable"
