@@ -2,10 +2,17 @@
 arithmetic in C (lrn_fast._lrn).  Every check happens here, once, with a
 message that names the argument and its value."""
 import math
+from collections.abc import Sequence
 import numbers
 import operator
+import os
 
 import numpy as np
+
+try:
+    from numpy.exceptions import AxisError as _AxisError
+except ImportError:  # numpy < 1.25
+    from numpy import AxisError as _AxisError
 
 from . import _lrn
 
@@ -40,10 +47,23 @@ def _real_arg(name, value):
     return v
 
 
+def _normalize_axis(axis, ndim):
+    if isinstance(axis, (bool, np.bool_)):
+        raise TypeError(f"axis must be an integer, got {axis!r}")
+    try:
+        ax = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"axis must be an integer, got {axis!r}") from None
+    if not -ndim <= ax < ndim:
+        raise _AxisError(f"axis {ax} is out of bounds for array of dimension {ndim}")
+    return ax % ndim
+
+
 def _window_arg(window, size):
     if window is None:
         return size // 2, (size - 1) // 2
-    if isinstance(window, (str, bytes)) or not hasattr(window, "__len__") or len(window) != 2:
+    if (isinstance(window, (str, bytes)) or not isinstance(window, (Sequence, np.ndarray))
+            or len(window) != 2):
         raise TypeError(f"window must be a pair (before, after) of integers, got {window!r}")
     return (_int_arg("window[0] (taps before the centre)", window[0], 0),
             _int_arg("window[1] (taps after the centre)", window[1], 0))
@@ -59,7 +79,9 @@ def _params(size, alpha, beta, k, region, window, num_threads):
     before, after = _window_arg(window, size)
     if num_threads is not None:
         num_threads = _int_arg("num_threads", num_threads, 1)
-        num_threads = min(num_threads, 1 << 16)
+        # more threads than this only oversubscribes, and libgomp aborts the process
+        # when it cannot create a thread: cap the request
+        num_threads = min(num_threads, max(64, 4 * (os.cpu_count() or 1)))
     return size, alpha, beta, k, before, after, num_threads or 0
 
 
@@ -67,7 +89,7 @@ def _params(size, alpha, beta, k, region, window, num_threads):
 def _as_input(name, a):
     """array_like -> ndarray, refusing dtypes that have no LRN."""
     if isinstance(a, np.ndarray):
-        arr = a
+        arr = np.asarray(a)   # subclasses (masked arrays, matrices) as plain arrays
     else:
         try:
             arr = np.asarray(a)
@@ -127,7 +149,7 @@ def _check_out(out, shape, rt, casting):
     if not np.can_cast(rt, out.dtype, casting=casting):
         raise TypeError(f"cannot cast the result from {rt} to out's dtype {out.dtype} "
                         f"with casting rule {casting!r}")
-    if any(st == 0 and n > 1 for st, n in zip(out.strides, out.shape)):
+    if out.size > 1 and any(st == 0 and n > 1 for st, n in zip(out.strides, out.shape)):
         raise ValueError("out has a zero stride (a broadcast view); its elements overlap")
     return out
 
@@ -220,9 +242,7 @@ def _lrn_impl(name, x, g, size, alpha, beta, k, axis, region, window, out, dtype
     if x.ndim < min_ndim:
         raise ValueError(f"x must have at least {min_ndim} dimensions for region={region!r} "
                          f"((N, C{', spatial...' if min_ndim == 3 else ''})), got shape {x.shape}")
-    axis = _int_arg("axis", axis, -(1 << 62))
-    axis = np.lib.array_utils.normalize_axis_index(axis, x.ndim, "axis") \
-        if hasattr(np.lib, "array_utils") else np.core.multiarray.normalize_axis_index(axis, x.ndim)
+    axis = _normalize_axis(axis, x.ndim)
     if region == "within" and axis == 0:
         raise ValueError("axis must not be 0 with region='within': axis 0 is the batch axis")
 

@@ -111,13 +111,12 @@ static void F(box_rows)(T *v, ptrdiff_t ld, ptrdiff_t L, ptrdiff_t m,
         ptrdiff_t j = u - lo, o = u % n, c = u - n + 1;
         T *slot = st.buf + o * m, *nxt = slot + m, *pre = st.pre;
         const T *in = (j >= 0 && j < L) ? v + j * ld : st.buf + n * m;   /* zero row */
-        T keep = o ? (T)1 : (T)0;
         if (c >= 0) {
             T *out = v + c * ld;
 #pragma GCC ivdep
             for (ptrdiff_t p = 0; p < m; p++) {
                 T val = in[p];
-                T s = pre[p] * keep + val;
+                T s = (o ? pre[p] : (T)0) + val;   /* a new block restarts the prefix */
                 slot[p] = val;
                 pre[p] = s;
                 out[p] = nxt[p] + s;
@@ -128,7 +127,7 @@ static void F(box_rows)(T *v, ptrdiff_t ld, ptrdiff_t L, ptrdiff_t m,
             for (ptrdiff_t p = 0; p < m; p++) {
                 T val = in[p];
                 slot[p] = val;
-                pre[p] = pre[p] * keep + val;
+                pre[p] = (o ? pre[p] : (T)0) + val;
             }
         }
         F(stream_close)(&st, o);
@@ -557,7 +556,7 @@ static void F(box_all)(const lrn_job *J, T *buf, ptrdiff_t cc, int planar, int s
         ptrdiff_t lo = swap ? J->hi[d] : J->lo[d], hi = swap ? J->lo[d] : J->hi[d];
         ptrdiff_t outer = P * cc / (L * inner);
         if (lo + hi > 0) {
-            if (inner == 1) {               /* planar, last axis: contiguous lines */
+            if (planar && d == nsp - 1) {   /* planar, last axis: contiguous lines */
                 for (ptrdiff_t ob = 0; ob < outer; ob++)
                     F(box_line)(buf + ob * L, L, lo, hi, mem);
             }
