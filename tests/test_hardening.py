@@ -2,6 +2,7 @@
 (empty, high rank, foreign byte order, read-only, memory-mapped, overlapping
 `out`, broadcast and reversed views) give the reference's result; the inputs are
 never modified."""
+import os
 import sys
 
 import numpy as np
@@ -138,6 +139,7 @@ def test_huge_num_threads_with_many_work_items():
         "print('ok', lrn_fast._lrn.last_team_size())\n")
     out = run_python(code, timeout=120)
     assert out.startswith("ok")
+    assert int(out.split()[1]) <= max(64, 4 * (os.cpu_count() or 1))   # the documented cap
 
 
 @pytest.mark.parametrize("fn", FUNCS)
@@ -427,6 +429,15 @@ def test_memmap(fn, tmp_path):
     assert_result(np.fromfile(str(tmp_path / "o.dat"), np.float32).reshape(x0.shape), want,
                   floor=1e-2)
     np.testing.assert_array_equal(np.asarray(x), x0)
+
+
+@pytest.mark.parametrize("fn", FUNCS)
+@pytest.mark.parametrize("shape", [(2 ** 40, 3), (2 ** 50, 3), (2 ** 20, 2 ** 20, 2 ** 10)])
+def test_result_too_big_to_allocate(fn, shape):
+    """A broadcast view whose result cannot be allocated: numpy's clean error, no crash."""
+    x = np.broadcast_to(np.ones((1,) * (len(shape) - 1) + (shape[-1],), np.float32), shape)
+    with pytest.raises((MemoryError, ValueError)):
+        call(fn, x, g=x)
 
 
 # ---- grad_y vs x --------------------------------------------------------------------------

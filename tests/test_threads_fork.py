@@ -2,6 +2,7 @@
 independence, fork after a parallel call, and how num_threads, OMP_NUM_THREADS
 and threadpoolctl interact (observed with libgomp)."""
 import json
+import os
 import textwrap
 import threading
 import time
@@ -224,3 +225,31 @@ def test_num_threads_omp_env_and_threadpoolctl(omp):
     assert r["after"] == default
     assert r["thread_limits_itself"] == 1
     assert r["main_after_thread_limit"] == default
+
+
+HUGE_SCRIPT = textwrap.dedent("""
+    import numpy as np
+    import lrn_fast
+    from lrn_fast import reference
+    from threadpoolctl import threadpool_limits
+    # ~40000 work items: one thread each would exceed the process's thread/mapping limits
+    x = np.random.default_rng(0).standard_normal((40000, 3, 4)).astype(np.float32)[:, :, :2]
+    if %(mode)r == "limits":
+        with threadpool_limits(10 ** 6, user_api="openmp"):
+            y = lrn_fast.lrn(x, 3)
+    else:
+        y = lrn_fast.lrn(x, 3)
+    assert np.abs(y - reference.lrn(x, 3)).max() < 1e-5
+    print(lrn_fast._lrn.last_team_size())
+""")
+
+
+@pytest.mark.parametrize("how", ["OMP_NUM_THREADS", "threadpool_limits"])
+def test_huge_default_thread_count_does_not_abort(how):
+    """num_threads=None with OMP_NUM_THREADS=100000 or threadpool_limits(10**6): the call
+    completes with a sane number of threads (libgomp aborts the whole process when it
+    cannot create a thread), like an explicit num_threads=10**9 does."""
+    env = {"OMP_NUM_THREADS": "100000"} if how == "OMP_NUM_THREADS" else {}
+    mode = "limits" if how == "threadpool_limits" else "env"
+    team = int(run_python(HUGE_SCRIPT % {"mode": mode}, env_extra=env, timeout=120).strip())
+    assert 1 <= team <= max(64, 4 * (os.cpu_count() or 1))
