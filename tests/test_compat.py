@@ -1,13 +1,14 @@
 """lrn_fast.compat against the real frameworks (where they install from PyPI) and against
-the formulas of /work/shared/lrn-semantics.md computed by lrn_fast.reference (float64,
+each framework's formula (docs/frameworks.md) computed by lrn_fast.reference (float64,
 direct sums).  Each framework's conformance tests skip when it is not installed; the
 formula tests always run.  float32 results must agree within 1e-5."""
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-import lrn_fast
 from lrn_fast import compat
 from lrn_fast import reference as ref
 
@@ -327,7 +328,15 @@ def test_out_and_num_threads_pass_through():
     out3 = np.empty_like(x[0])
     assert compat.ncnn(x[0], 1, 3, out=out3) is out3
     np.testing.assert_allclose(out3, ref.lrn(x[:1], 3, 1.0, region="within")[0], **FWD)
-    assert lrn_fast.lrn is compat.lrn
+
+
+def test_import_lrn_fast_imports_no_framework():
+    code = ("import sys, numpy as np, lrn_fast, lrn_fast.compat, lrn_fast.reference; "
+            "lrn_fast.compat.onnx(np.ones((1, 3, 2)), 2); "
+            "bad = {'torch', 'dask', 'tensorflow', 'onnx', 'onnxruntime', 'openvino', 'ncnn'}; "
+            "assert not bad & set(sys.modules), bad & set(sys.modules)")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
 
 
 def test_layout_checks():
