@@ -172,6 +172,31 @@ def test_negative_base_integer_beta_is_finite(fn, beta, dtype):
     assert np.isnan(half).sum() >= x.size // 2      # non-integer beta: NaN (as the reference)
 
 
+# ---- float32 parameters and intermediates at the ends of the float32 range -------------------
+@pytest.mark.parametrize("fn", FUNCS)
+def test_float32_alpha_over_divisor_below_normal_range(fn):
+    """alpha / D (and 2 alpha beta / D) below float32's smallest normal number (1.2e-38):
+    a subnormal float32 coefficient keeps only a few bits, so the result is off by up
+    to ~1e-3 relative.  Here with k = 0, where the coefficient is all of the base, and with
+    a huge within-channel divisor (size**4 = 2**124)."""
+    x = random((2, 8, 4, 4), np.float32, seed=42)
+    g = random((2, 8, 4, 4), np.float32, seed=43)
+    check(fn, x, g, size=5, alpha=1e-40, beta=0.75, k=0.0)
+    x6 = random((1, 2, 2, 2, 2, 2), np.float32, seed=44)
+    g6 = np.zeros_like(x6)          # the backward is then all coefficient term
+    check(fn, x6, g6 if fn == "lrn_backward" else None, size=2 ** 31 + 1, region="within")
+
+
+def test_float32_backward_tiny_base_does_not_overflow():
+    """k = 0 and alpha = 1e-30: the base s ~ 1e-30 and the gradient ~ 1e22 are float32
+    numbers, but g * y / s ~ 1e52 is not: the backward must not return inf/NaN where
+    the reference's result is finite and within float32's range."""
+    x = random((2, 8, 4, 4), np.float32, seed=45)
+    want = reference.lrn_backward(x, x, 5, 1e-30, 0.75, 0.0)
+    assert np.abs(want).max() < 1e30
+    assert_result(lrn_fast.lrn_backward(x, x, 5, 1e-30, 0.75, 0.0), want, floor=1e-2)
+
+
 # ---- float16 ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("fn", FUNCS)
 @pytest.mark.parametrize("region", ["across", "within"])
