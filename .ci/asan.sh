@@ -76,8 +76,24 @@ vsite="$("$vpy" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 "$py" -c 'import site, sys
 paths = site.getsitepackages() + [site.getusersitepackages()]
 print("\n".join(p for p in paths if p))' > "$vsite/caller-site-packages.pth"
+# the build tools (pyproject.toml's build-system.requires), if the caller lacks
+# them or has older ones, go into the throwaway venv only
+read -r -a missing <<< "$("$vpy" -c 'import importlib.metadata as md
+need = {"Cython": (3, 0), "setuptools": (77, 0)}
+def version(name):
+    try:
+        return tuple(int(p) for p in md.version(name).split(".")[:2])
+    except Exception:
+        return None
+print(" ".join(f"{n}>={v[0]}.{v[1]}" for n, v in need.items()
+               if version(n) is None or version(n) < v))')"
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing ${missing[*]} into the throwaway venv"
+    "$py" -m pip install -q --disable-pip-version-check --target "$vsite" "${missing[@]}" ||
+        { echo "FAILED: could not install ${missing[*]}"; exit 1; }
+fi
 if ! "$vpy" -c 'import numpy, Cython, setuptools, pytest' 2> /dev/null; then
-    echo "FAILED: $py needs numpy, Cython, setuptools and pytest"
+    echo "FAILED: $py needs numpy and pytest (and Cython, setuptools)"
     exit 1
 fi
 
