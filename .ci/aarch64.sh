@@ -134,10 +134,16 @@ if [ -f "$obj" ]; then
     done
     # -ffp-contract=off: no fused multiply-adds (vector fmla/fmls, scalar fmadd/fmsub)
     nfma=$(grep -cE "[[:space:]](fmla|fmls|fmadd|fmsub|fnmadd|fnmsub)[[:space:]]" "$out/baseline.dis" || true)
-    echo "  per function (vector fmul/fadd/fsub/fdiv/fsqrt):"
+    echo "  per function, top 12 (vector fmul/fadd/fsub/fdiv/fsqrt):"
     awk '/^[0-9a-f]+ <.*>:$/ { f = $2 }
          /[[:space:]](fmul|fadd|fsub|fdiv|fsqrt)[[:space:]]+v[0-9]+\.(4s|2d)/ { c[f]++ }
-         END { for (k in c) printf "    %5d %s\n", c[k], k }' "$out/baseline.dis" | sort -rn
+         END { for (k in c) printf "    %5d %s\n", c[k], k }' "$out/baseline.dis" | sort -rn | head -n 12 || true
+    # for information: is the generic-beta power (exp/log in double) vectorised?
+    awk '/^[0-9a-f]+ <.*>:$/ { f = $2 }
+         f ~ /pow_rows_generic/ && /[[:space:]]v[0-9]+\.(4s|2d)/ { c[f]++ }
+         f ~ /pow_rows_generic/ && /^[[:space:]]+[0-9a-f]+:/ { n[f]++ }
+         END { for (k in n) printf "  generic power %s %d of %d instructions on vectors\n", k, c[k], n[k] }' \
+        "$out/baseline.dis"
     echo "  fused multiply-adds: $nfma"
     [ "$total" -gt 0 ] || fail "no NEON vector arithmetic in the aarch64 kernels"
     [ "$(grep -cE "[[:space:]]fsqrt[[:space:]]+v" "$out/baseline.dis" || true)" -gt 0 ] ||
