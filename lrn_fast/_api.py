@@ -249,6 +249,10 @@ def _lrn_impl(name, x, g, size, alpha, beta, k, axis, region, window, out, dtype
     inputs = (x,) if g is None else (g, x)
     rt = _result_dtype(dtype, *inputs)
     ct = _compute_dtype(rt)
+    divisor = size if region == "across" else size ** (x.ndim - 2)
+    if ct == np.float32 and 0 < abs(alpha / divisor) < np.finfo(np.float32).tiny:
+        # alpha / D would be a subnormal float32 with a few bits left: compute in float64
+        ct = np.dtype(np.float64)
     if out is not None:
         out = _check_out(out, x.shape, rt, casting)
 

@@ -134,7 +134,13 @@ static ptrdiff_t job_elements(const lrn_job *J)
 int lrn_effective_threads(const lrn_job *J, int nthreads)
 {
     int nt = nthreads > 0 ? nthreads : lrn_max_threads();
-#ifndef _OPENMP
+#ifdef _OPENMP
+    /* more threads only oversubscribe, and libgomp aborts the process when it
+     * cannot create one (a huge OMP_NUM_THREADS or threadpoolctl limit) */
+    int cap = 4 * omp_get_num_procs();
+    if (cap < 64) cap = 64;
+    if (nt > cap) nt = cap;
+#else
     nt = 1;
 #endif
     if (lrn_forked) nt = 1;

@@ -199,8 +199,83 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
     }
 }
 
+/* ---- across channels, forward, windows of N <= LRN_STRIP_MAXN taps -----------
+ * The same sums as across_fwd_rows, in the same order (so the same bits), with
+ * the loops the other way round: one vector of pixels walks all the channels
+ * while the block's squares, its suffix sums and the running prefix stay in
+ * registers (the block loop is unrolled for a constant N).  Per vector and
+ * channel: one load of x_j, one reload of x_c (in L1), one store of y_c. */
+#ifndef LRN_PF_DIST
+#define LRN_PF_DIST 8     /* software prefetch, in vectors ahead along a row */
+#endif
+#define LRN_STRIP_BLOCK(N, MODE, GUARD)                                            \
+    do {                                                                           \
+        _Pragma("GCC unroll 16")                                                   \
+        for (int o = 0; o < N; o++) {                                              \
+            ptrdiff_t u = u0 + o, j = u - lo, c = u - N + 1;                       \
+            if (GUARD && u >= U) break;                                            \
+            const T *xj = (size_t)j < (size_t)C ? x + j * ldx + p : zeros;         \
+            __builtin_prefetch(x + (j < C ? j : C - 1) * ldx + p + LRN_PF_DIST * VW); \
+            VT xv = F(vld)(xj);                                                    \
+            VT v = xv * xv;                                                        \
+            sq[o] = v;                                                             \
+            pre = o ? pre + v : v;                                                 \
+            if (!GUARD || c >= 0) {                                                \
+                VT r = F(vld)(x + c * ldx + p) * VPOW(kv + av * (sf[o + 1] + pre), MODE); \
+                F(vst)(y + c * ldy + p, r);                                        \
+            }                                                                      \
+        }                                                                          \
+        /* the block is complete: its suffix sums, for the next block */          \
+        sf[N - 1] = sq[N - 1];                                                     \
+        _Pragma("GCC unroll 16")                                                   \
+        for (int o = N - 2; o >= 0; o--) sf[o] = sq[o] + sf[o + 1];                \
+    } while (0)
+
+/* whole vectors of pixels only: m_full is a multiple of VW */
+#define LRN_STRIP_FWD(N, MODE)                                                     \
+static void F(strip_fwd_##N##_##MODE)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy, \
+                                      ptrdiff_t C, ptrdiff_t m_full, ptrdiff_t lo,  \
+                                      T a, T k)                                    \
+{                                                                                  \
+    static const T zeros[LRN_VBYTES / sizeof(T)];                                  \
+    const VT av = F(vsplat)(a), kv = F(vsplat)(k), zero = F(vsplat)(0);            \
+    ptrdiff_t U = C + N - 1, nb = (U + N - 1) / N;                                 \
+    for (ptrdiff_t p = 0; p < m_full; p += VW) {                                   \
+        VT sq[N], sf[N + 1], pre = zero;                                           \
+        for (int i = 0; i < N; i++) sq[i] = zero;                                  \
+        for (int i = 0; i <= N; i++) sf[i] = zero;                                 \
+        ptrdiff_t u0 = 0;                                                          \
+        LRN_STRIP_BLOCK(N, MODE, 1);                                               \
+        for (u0 = N; u0 < (nb - 1) * N; u0 += N) LRN_STRIP_BLOCK(N, MODE, 0);      \
+        if (nb > 1) { u0 = (nb - 1) * N; LRN_STRIP_BLOCK(N, MODE, 1); }             \
+    }                                                                              \
+}
+#define LRN_STRIP_FWD_MODES(N) LRN_STRIP_FWD(N, 1) LRN_STRIP_FWD(N, 2) LRN_STRIP_FWD(N, 3)
+LRN_STRIP_FWD_MODES(1) LRN_STRIP_FWD_MODES(2) LRN_STRIP_FWD_MODES(3) LRN_STRIP_FWD_MODES(4)
+LRN_STRIP_FWD_MODES(5) LRN_STRIP_FWD_MODES(6) LRN_STRIP_FWD_MODES(7) LRN_STRIP_FWD_MODES(8)
+
+/* 1 when done here (fast beta, N <= LRN_STRIP_MAXN) */
+static int F(strip_fwd)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy, ptrdiff_t C,
+                        ptrdiff_t m, ptrdiff_t lo, ptrdiff_t n, T a, T k, int pow_mode)
+{
+#define LRN_CASE(N)                                                                \
+    case N:                                                                        \
+        if (pow_mode == 1) F(strip_fwd_##N##_1)(x, ldx, y, ldy, C, m, lo, a, k);   \
+        else if (pow_mode == 2) F(strip_fwd_##N##_2)(x, ldx, y, ldy, C, m, lo, a, k); \
+        else F(strip_fwd_##N##_3)(x, ldx, y, ldy, C, m, lo, a, k);                 \
+        return 1;
+    if (pow_mode == LRN_POW_GENERIC) return 0;
+    switch (n) {
+    LRN_CASE(1) LRN_CASE(2) LRN_CASE(3) LRN_CASE(4)
+    LRN_CASE(5) LRN_CASE(6) LRN_CASE(7) LRN_CASE(8)
+    }
+#undef LRN_CASE
+    return 0;
+}
+
 /* ---- across channels, backward ----------------------------------------------
- * dx_c = g_c t_c - coef x_c sum_{j in [c-hi, c+lo]} g_j x_j t_j / s_j,
+ * dx_c = g_c t_c - 2 beta x_c sum_{j in [c-hi, c+lo]} g_j x_j t_j a / s_j  (coef = 2 beta;
+ * a / s is taken before the product, so that a tiny base cannot overflow it),
  * s = k + a*S, t = s^-beta.  Stream A sums x^2 over the forward window;
  * stream B sums r = g x t / s over the transposed window.  dx may alias x or g. */
 static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t ldg,
@@ -251,7 +326,7 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
                 }
                 F(pow_rows)(tc, slotB, m, pow_mode, beta, parity);
 #pragma GCC ivdep
-                for (ptrdiff_t p = 0; p < m; p++) slotB[p] = gc[p] * (xc[p] * tc[p]) / slotB[p];
+                for (ptrdiff_t p = 0; p < m; p++) slotB[p] = gc[p] * (xc[p] * tc[p]) * (a / slotB[p]);
             }
             else {
 #define LRN_BWD_LOOP(MODE)                                                         \
@@ -267,7 +342,7 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
                     VT sv = kv + av * (F(vld)(nxt + p) + ps);                      \
                     VT t = VPOW(sv, MODE);                                         \
                     F(vst)(tc + p, t);                                             \
-                    F(vst)(slotB + p, gcv * (xcv * t) * VPOW(sv, LRN_POW_1));      \
+                    F(vst)(slotB + p, gcv * (xcv * t) * (av * VPOW(sv, LRN_POW_1))); \
                 }
                 switch (pow_mode) {
                 case LRN_POW_075: LRN_BWD_LOOP(LRN_POW_075) break;
@@ -325,7 +400,7 @@ static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff
     ptrdiff_t G = C + n - 1, L0 = n - 1;
     ptrdiff_t sx = J->xs[2], sy = J->ys[2], sg = J->backward ? J->gs[2] : 0;
     ptrdiff_t P = LRN_CL_BLOCK / G > 0 ? LRN_CL_BLOCK / G : 1;
-    T a = (T)J->alpha_d, k = (T)J->k, coef = (T)(2.0 * J->alpha_d * J->beta);
+    T a = (T)J->alpha_d, k = (T)J->k, coef = (T)(2.0 * J->beta);
     int pow_mode = J->pow_mode, parity = J->beta_parity;
     double beta = J->beta;
     ptrdiff_t cap = L0 + P * G;
@@ -364,7 +439,7 @@ static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff
             const T *tp = sq + L0 + p * G;
             T *rp = S + L0 + p * G;
 #pragma GCC ivdep
-            for (ptrdiff_t c = 0; c < C; c++) rp[c] = gp[c] * (xp[c] * tp[c]) / rp[c];
+            for (ptrdiff_t c = 0; c < C; c++) rp[c] = gp[c] * (xp[c] * tp[c]) * (a / rp[c]);
             for (ptrdiff_t c = C; c < G; c++) rp[c] = 0;
         }
         F(shift_sum)(R + L0, S + L0, len, -hi, lo);
@@ -388,7 +463,7 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
     const T *x = (const T *)J->x + o * J->xs[0] + p0 * J->xs[2];
     const T *g = J->backward ? (const T *)J->g + o * J->gs[0] + p0 * J->gs[2] : NULL;
     T *y = (T *)J->y + o * J->ys[0] + p0 * J->ys[2];
-    T a = (T)J->alpha_d, k = (T)J->k, coef = (T)(2.0 * J->alpha_d * J->beta);
+    T a = (T)J->alpha_d, k = (T)J->k, coef = (T)(2.0 * J->beta);
     T *mem = (T *)work;
     ptrdiff_t mp = F(pad)(m);
     size_t sw = (J->backward ? 2 * F(stream_elems)(n, mp) + (size_t)(n * mp)
@@ -402,9 +477,19 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
         if (J->backward)
             F(across_bwd_rows)(x, J->xs[1], g, J->gs[1], y, J->ys[1], C, m, lo, hi, a, k, coef,
                                J->pow_mode, J->beta, J->beta_parity, mem);
-        else
-            F(across_fwd_rows)(x, J->xs[1], y, J->ys[1], C, m, lo, hi, a, k,
-                               J->pow_mode, J->beta, J->beta_parity, mem);
+        else {
+            /* whole vectors in strips when the window is short, the rest in rows:
+             * both sum in the same order, so the split never changes a bit */
+            ptrdiff_t mf = m / VW * VW;
+            if (mf && F(strip_fwd)(x, J->xs[1], y, J->ys[1], C, mf, lo, n, a, k, J->pow_mode)) {
+                x += mf;
+                y += mf;
+                m -= mf;
+            }
+            if (m)
+                F(across_fwd_rows)(x, J->xs[1], y, J->ys[1], C, m, lo, hi, a, k,
+                                   J->pow_mode, J->beta, J->beta_parity, mem);
+        }
         return;
     }
     /* strided pixels (NHWC, transposed or reversed views): gather the tile into
@@ -584,7 +669,7 @@ static void F(within_item)(const lrn_job *J, ptrdiff_t item, void *work)
     const T *x = (const T *)J->x + b * J->xs[0] + c0 * J->xs[1];
     const T *g = J->backward ? (const T *)J->g + b * J->gs[0] + c0 * J->gs[1] : NULL;
     T *y = (T *)J->y + b * J->ys[0] + c0 * J->ys[1];
-    T a = (T)J->alpha_d, k = (T)J->k, coef = (T)(2.0 * J->alpha_d * J->beta);
+    T a = (T)J->alpha_d, k = (T)J->k, coef = (T)(2.0 * J->beta);
     int pow_mode = J->pow_mode, parity = J->beta_parity;
     double beta = J->beta;
     T *S = (T *)work, *R = S + P * J->tile, *mem = R + (J->backward ? P * J->tile : 0);
@@ -599,7 +684,7 @@ static void F(within_item)(const lrn_job *J, ptrdiff_t item, void *work)
         return;
     }
     F(pow_rows)(R, S, tot, pow_mode, beta, parity);               /* R = t, S = s */
-    LRN_FOR_BLOCK(J, cc, planar, { S[bi] = g[og] * (x[ox] * R[bi]) / S[bi]; });
+    LRN_FOR_BLOCK(J, cc, planar, { S[bi] = g[og] * (x[ox] * R[bi]) * (a / S[bi]); });
     /* S = r; its transposed box sum needs t kept: t stays in R, sum r in place */
     F(box_all)(J, S, cc, planar, 1, mem);
     LRN_FOR_BLOCK(J, cc, planar, { y[oy] = g[og] * R[bi] - coef * x[ox] * S[bi]; });
