@@ -1,0 +1,1 @@
+"""asv benchmarks of lrn_fast (see ../README.md)."""
