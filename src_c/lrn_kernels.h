@@ -38,7 +38,7 @@ static inline ptrdiff_t F(pad)(ptrdiff_t m) { return (m + VW - 1) / VW * VW; }
 
 static void F(pow_rows_generic)(T *t, const T *s, ptrdiff_t m, double beta, int parity)
 {
-    double d[256], nf = lrn_neg_factor(beta, parity);
+    double d[256], nf = lrn_neg_factor(parity);
     for (ptrdiff_t p0 = 0; p0 < m; p0 += 256) {
         ptrdiff_t mm = m - p0 < 256 ? m - p0 : 256;
         for (ptrdiff_t q = 0; q < mm; q++) d[q] = (double)s[p0 + q];

@@ -91,7 +91,7 @@ static inline double lrn_log(double a, int full)
 /* s^-beta for beta != 0, with the sign rule of pow for a negative base:
  * neg_factor is NaN (beta not an integer), 1 (even integer) or -1 (odd integer);
  * lrn_neg_factor() gives it. */
-static inline double lrn_neg_factor(double beta, int parity)
+static inline double lrn_neg_factor(int parity)
 {
     return parity == 0 ? __builtin_nan("") : (parity == 1 ? 1.0 : -1.0);
 }
