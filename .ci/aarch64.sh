@@ -12,7 +12,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 src="$repo/src_c"
 # the flags of setup.py's BASE_FLAGS
-FLAGS=(-std=c99 -O3 -fno-math-errno -ffp-contract=off)
+FLAGS=(-std=c99 -O3 -fno-math-errno -fno-trapping-math -ffp-contract=off)
 WARN=(-Wall -Wextra)
 KERNELS=("$src"/lrn_driver.c "$src"/lrn_target_*.c)
 TEST="$src/test/test_kernels.c"

@@ -188,7 +188,7 @@ done
 echo "== src_c/test/test_kernels.c with ${SAN[*]}"
 t=$SECONDS
 src="$tmp/src/src_c"
-if "$CC" -std=c99 -O3 -fno-math-errno -ffp-contract=off -fopenmp "${SAN[@]}" -I"$src" \
+if "$CC" -std=c99 -O3 -fno-math-errno -fno-trapping-math -ffp-contract=off -fopenmp "${SAN[@]}" -I"$src" \
         "$src/test/test_kernels.c" "$src"/lrn_driver.c "$src"/lrn_target_*.c -lm \
         -o "$tmp/test_kernels" 2> "$tmp/cbuild.txt"; then
     for fill in plain 0xff; do

@@ -58,7 +58,7 @@ def runtime_info():
             "openmp": _lrn.openmp_enabled(),
             "compiled_targets": [_lrn.TARGETS[i] for i in range(len(_lrn.TARGETS))
                                  if _lrn.target_compiled(i)],
-            "flags": "-O3 -fno-math-errno -ffp-contract=off (+ -fopenmp); "
+            "flags": "-O3 -fno-math-errno -fno-trapping-math -ffp-contract=off (+ -fopenmp); "
                      "targets via #pragma GCC target",
         },
         "cpu_targets_supported": available_targets(),

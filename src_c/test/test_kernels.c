@@ -9,7 +9,7 @@
  * compared with literals computed by lrn_fast.reference (see `known`).
  *
  * Build (from the repository root), e.g.
- *   gcc -std=c99 -O3 -fno-math-errno -ffp-contract=off -fopenmp -Isrc_c \
+ *   gcc -std=c99 -O3 -fno-math-errno -fno-trapping-math -ffp-contract=off -fopenmp -Isrc_c \
  *       src_c/test/test_kernels.c src_c/lrn_driver.c src_c/lrn_target_*.c -lm
  * Usage: test_kernels [-v] [GROUP ...]   (groups: known across within big
  * negbase nonfinite; default all).  LRN_TEST_SKIP=g1,g2 skips groups.
