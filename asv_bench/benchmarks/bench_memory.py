@@ -24,13 +24,13 @@ def _rss_kb(field):
 
 class _Mem(Threads):
     def _prepare(self, direction, region, layout):
+        self.f = None
+        if direction != "none":
+            self.f = lrn_function(direction, region, layout, 5, 0.75)
         self.use_threads("all")
         self.x = array(SHAPE, layout)
         self.g = array(SHAPE, layout, seed=1)
         self.out = touched_empty(self.x)
-        self.f = None
-        if direction != "none":
-            self.f = lrn_function(direction, region, layout, 5, 0.75)
 
     def _call(self):
         if self.f is not None:

@@ -11,8 +11,8 @@ from .common import (BIG, SHAPES, THREADS, Threads, array, lrn_function,
 
 class _Time(Threads):
     def _prepare(self, direction, region, layout, dtype, shape, size, beta, threads):
-        self.use_threads(threads)
         self.f = lrn_function(direction, region, layout, size, beta)
+        self.use_threads(threads)
         self.x = array(SHAPES[shape], layout, dtype)
         self.g = array(SHAPES[shape], layout, dtype, seed=1) if direction == "backward" else None
         self.out = touched_empty(self.x)

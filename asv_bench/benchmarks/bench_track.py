@@ -33,8 +33,8 @@ class RatioToCopy(Threads):
 
     def setup(self, case, threads):
         shape, direction, region, layout, dtype, size, beta = STANDARD[case]
-        self.use_threads(threads)
         f = lrn_function(direction, region, layout, size, beta)
+        self.use_threads(threads)
         x = array(SHAPES[shape], layout, dtype)
         g = array(SHAPES[shape], layout, dtype, seed=1) if direction == "backward" else None
         out = touched_empty(x)
