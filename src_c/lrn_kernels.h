@@ -274,10 +274,14 @@ static int F(strip_fwd)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy, ptrdiff_
 }
 
 /* ---- across channels, backward ----------------------------------------------
- * dx_c = g_c t_c - 2 beta x_c sum_{j in [c-hi, c+lo]} g_j x_j t_j a / s_j  (coef = 2 beta;
- * a / s is taken before the product, so that a tiny base cannot overflow it),
- * s = k + a*S, t = s^-beta.  Stream A sums x^2 over the forward window;
- * stream B sums r = g x t / s over the transposed window.  dx may alias x or g. */
+ * dx_c = g_c t_c - 2 beta x_c sum_{j in [c-hi, c+lo]} r_j,  r_j = g_j x_j t_j (a / s_j),
+ * s = k + a*S, t = s^-beta (a / s is taken before the product, so that a tiny base
+ * cannot overflow it).  Both window sums share one step counter u: at step u,
+ * stream A takes x_{u-lo}^2 and completes S for channel cr = u - n + 1, whose r
+ * goes into stream B at the same step; B then completes the transposed window of
+ * channel cout = cr - lo.  A and B have the same block boundaries, so the strip
+ * kernel below (registers) and these rows (memory) add in the same order and
+ * give the same bits.  dx may alias x or g. */
 static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t ldg,
                                T *y, ptrdiff_t ldy, ptrdiff_t C, ptrdiff_t m,
                                ptrdiff_t lo, ptrdiff_t hi, T a, T k, T coef,
@@ -290,29 +294,14 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
     T *tring = mem + 2 * F(stream_elems)(n, mp);   /* n rows of t */
     const T *zero = A.buf + n * mp;
     const VT av = F(vsplat)(a), kv = F(vsplat)(k), cv = F(vsplat)(coef);
-    /* A: rows u = 0 .. n-2 produce no sum yet */
-    for (ptrdiff_t u = 0; u < n - 1; u++) {
-        ptrdiff_t j = u - lo, o = u % n;
-        T *slot = A.buf + o * mp, *pre = A.pre;
+    ptrdiff_t U = C + lo + n - 1;                    /* the last dx is at u = U - 1 */
+    for (ptrdiff_t u = 0; u < U; u++) {
+        ptrdiff_t j = u - lo, o = u % n, cr = u - n + 1, cout = cr - lo;
+        T *slot = A.buf + o * mp, *nxt = slot + mp, *pre = A.pre;
+        T *slotB = B.buf + o * mp, *nxtB = slotB + mp, *preB = B.pre;
         const T *xj = (j >= 0 && j < C) ? x + j * ldx : zero;
-#pragma GCC ivdep
-        for (ptrdiff_t p = 0; p < m; p++) {
-            T v = xj[p] * xj[p];
-            slot[p] = v;
-            pre[p] = (o ? pre[p] : (T)0) + v;
-        }
-        F(stream_close)(&A, o);
-    }
-    /* B runs over cr = -hi .. C-1+lo (B's row u2 = cr + hi) */
-    for (ptrdiff_t cr = -hi; cr < C + lo; cr++) {
-        ptrdiff_t u2 = cr + hi, o2 = u2 % n, cout = u2 - n + 1;
-        T *slotB = B.buf + o2 * mp, *nxtB = slotB + mp, *preB = B.pre;
         if (cr >= 0 && cr < C) {
-            /* A's row u = cr + n - 1 completes the window of cr: s, t = s^-beta
-             * and r = g x t / s for channel cr */
-            ptrdiff_t u = cr + n - 1, j = u - lo, o = u % n;
-            T *slot = A.buf + o * mp, *nxt = slot + mp, *pre = A.pre;
-            const T *xj = (j >= 0 && j < C) ? x + j * ldx : zero;
+            /* S of channel cr is complete: s, t = s^-beta, r */
             const T *xc = x + cr * ldx, *gc = g + cr * ldg;
             T *tc = tring + (cr % n) * mp;
             if (pow_mode == LRN_POW_GENERIC) {
@@ -326,7 +315,8 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
                 }
                 F(pow_rows)(tc, slotB, m, pow_mode, beta, parity);
 #pragma GCC ivdep
-                for (ptrdiff_t p = 0; p < m; p++) slotB[p] = gc[p] * (xc[p] * tc[p]) * (a / slotB[p]);
+                for (ptrdiff_t p = 0; p < m; p++)
+                    slotB[p] = gc[p] * (xc[p] * tc[p]) * (a / slotB[p]);
             }
             else {
 #define LRN_BWD_LOOP(MODE)                                                         \
@@ -351,20 +341,27 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
                 }
 #undef LRN_BWD_LOOP
             }
-            F(stream_close)(&A, o);
         }
         else {
+            /* no channel completes here: A only takes its square, B a zero */
+#pragma GCC ivdep
+            for (ptrdiff_t p = 0; p < m; p++) {
+                T v = xj[p] * xj[p];
+                slot[p] = v;
+                pre[p] = (o ? pre[p] : (T)0) + v;
+            }
             memset(slotB, 0, (size_t)mp * sizeof(T));
         }
         if (cout >= 0) {
-            /* dx for channel cout = cr - lo: its transposed window of r is complete */
+            /* the transposed window of channel cout is complete: dx */
             const T *xo = x + cout * ldx, *go = g + cout * ldg, *to = tring + (cout % n) * mp;
             T *yo = y + cout * ldy;
             for (ptrdiff_t p = 0; p < m; p += VW) {
                 ptrdiff_t rem = m - p;
                 VT xov = rem >= VW ? F(vld)(xo + p) : F(vldp)(xo + p, rem);
                 VT gov = rem >= VW ? F(vld)(go + p) : F(vldp)(go + p, rem);
-                VT ps = o2 ? F(vld)(preB + p) + F(vld)(slotB + p) : F(vld)(slotB + p);
+                VT rv = F(vld)(slotB + p);
+                VT ps = o ? F(vld)(preB + p) + rv : rv;
                 F(vst)(preB + p, ps);
                 VT r = gov * F(vld)(to + p) - cv * xov * (F(vld)(nxtB + p) + ps);
                 if (rem >= VW) F(vst)(yo + p, r); else F(vstp)(yo + p, r, rem);
@@ -372,10 +369,100 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
         }
         else {
 #pragma GCC ivdep
-            for (ptrdiff_t p = 0; p < mp; p++) preB[p] = (o2 ? preB[p] : (T)0) + slotB[p];
+            for (ptrdiff_t p = 0; p < mp; p++) preB[p] = (o ? preB[p] : (T)0) + slotB[p];
         }
-        F(stream_close)(&B, o2);
+        F(stream_close)(&A, o);
+        F(stream_close)(&B, o);
     }
+}
+
+/* The backward in strips of one vector of pixels (N <= LRN_STRIP_MAXN taps, fast
+ * beta): both streams' squares, suffix sums and prefixes in registers, t in a
+ * ring in L1; the same operations in the same order as across_bwd_rows. */
+#define LRN_STRIP_BWD_STEP(N, MODE, GUARD)                                          \
+    do {                                                                           \
+        _Pragma("GCC unroll 16")                                                   \
+        for (int o = 0; o < N; o++) {                                              \
+            ptrdiff_t u = u0 + o, j = u - lo, cr = u - N + 1, cout = cr - lo;      \
+            if (GUARD && u >= U) break;                                            \
+            const T *xj = (size_t)j < (size_t)C ? x + j * ldx + p : zeros;         \
+            __builtin_prefetch(x + (j < C ? j : C - 1) * ldx + p + LRN_PF_DIST * VW); \
+            VT xv = F(vld)(xj);                                                    \
+            VT v = xv * xv;                                                        \
+            sqA[o] = v;                                                            \
+            preA = o ? preA + v : v;                                               \
+            VT r = zero;                                                           \
+            if (!GUARD || (cr >= 0 && cr < C)) {                                   \
+                const T *gc = g + cr * ldg + p;                                    \
+                __builtin_prefetch(g + (cr + lo < C ? cr + lo : C - 1) * ldg + p + LRN_PF_DIST * VW); \
+                VT sv = kv + av * (sfA[o + 1] + preA);                             \
+                VT t = VPOW(sv, MODE);                                             \
+                F(vst)(tr + ((cr % N) * VW), t);                                   \
+                r = F(vld)(gc) * (F(vld)(x + cr * ldx + p) * t) * (av * VPOW(sv, LRN_POW_1)); \
+            }                                                                      \
+            sqB[o] = r;                                                            \
+            preB = o ? preB + r : r;                                               \
+            if (!GUARD || cout >= 0) {                                             \
+                VT d = F(vld)(g + cout * ldg + p) * F(vld)(tr + ((cout % N) * VW)) \
+                       - cv * F(vld)(x + cout * ldx + p) * (sfB[o + 1] + preB);    \
+                F(vst)(y + cout * ldy + p, d);                                     \
+            }                                                                      \
+        }                                                                          \
+        sfA[N - 1] = sqA[N - 1];                                                   \
+        sfB[N - 1] = sqB[N - 1];                                                   \
+        _Pragma("GCC unroll 16")                                                   \
+        for (int o = N - 2; o >= 0; o--) {                                         \
+            sfA[o] = sqA[o] + sfA[o + 1];                                          \
+            sfB[o] = sqB[o] + sfB[o + 1];                                          \
+        }                                                                          \
+    } while (0)
+
+#define LRN_STRIP_BWD(N, MODE)                                                     \
+static void F(strip_bwd_##N##_##MODE)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t ldg, \
+                                      T *y, ptrdiff_t ldy, ptrdiff_t C, ptrdiff_t m_full, \
+                                      ptrdiff_t lo, T a, T k, T coef)               \
+{                                                                                  \
+    static const T zeros[LRN_VBYTES / sizeof(T)];                                  \
+    T tr[N * (LRN_VBYTES / sizeof(T))] = {0};                                      \
+    const VT av = F(vsplat)(a), kv = F(vsplat)(k), cv = F(vsplat)(coef);           \
+    const VT zero = F(vsplat)(0);                                                  \
+    ptrdiff_t U = C + lo + N - 1, nb = (U + N - 1) / N;                            \
+    /* guarded blocks: the first two (cr < 0, cout < 0) and those where cr >= C */ \
+    ptrdiff_t first_free = 2 * N, last_free = C + N - 1;  /* u in [.., ..) need no guard */ \
+    for (ptrdiff_t p = 0; p < m_full; p += VW) {                                   \
+        VT sqA[N], sfA[N + 1], sqB[N], sfB[N + 1], preA = zero, preB = zero;       \
+        for (int i = 0; i < N; i++) sqA[i] = sqB[i] = zero;                        \
+        for (int i = 0; i <= N; i++) sfA[i] = sfB[i] = zero;                       \
+        for (ptrdiff_t b = 0; b < nb; b++) {                                       \
+            ptrdiff_t u0 = b * N;                                                  \
+            if (u0 >= first_free && u0 + N <= last_free)                           \
+                LRN_STRIP_BWD_STEP(N, MODE, 0);                                    \
+            else                                                                   \
+                LRN_STRIP_BWD_STEP(N, MODE, 1);                                    \
+        }                                                                          \
+    }                                                                              \
+}
+#define LRN_STRIP_BWD_MODES(N) LRN_STRIP_BWD(N, 1) LRN_STRIP_BWD(N, 2) LRN_STRIP_BWD(N, 3)
+LRN_STRIP_BWD_MODES(1) LRN_STRIP_BWD_MODES(2) LRN_STRIP_BWD_MODES(3) LRN_STRIP_BWD_MODES(4)
+LRN_STRIP_BWD_MODES(5) LRN_STRIP_BWD_MODES(6) LRN_STRIP_BWD_MODES(7) LRN_STRIP_BWD_MODES(8)
+
+static int F(strip_bwd)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t ldg, T *y,
+                        ptrdiff_t ldy, ptrdiff_t C, ptrdiff_t m, ptrdiff_t lo, ptrdiff_t n,
+                        T a, T k, T coef, int pow_mode)
+{
+#define LRN_CASE(N)                                                                \
+    case N:                                                                        \
+        if (pow_mode == 1) F(strip_bwd_##N##_1)(x, ldx, g, ldg, y, ldy, C, m, lo, a, k, coef); \
+        else if (pow_mode == 2) F(strip_bwd_##N##_2)(x, ldx, g, ldg, y, ldy, C, m, lo, a, k, coef); \
+        else F(strip_bwd_##N##_3)(x, ldx, g, ldg, y, ldy, C, m, lo, a, k, coef);   \
+        return 1;
+    if (pow_mode == LRN_POW_GENERIC) return 0;
+    switch (n) {
+    LRN_CASE(1) LRN_CASE(2) LRN_CASE(3) LRN_CASE(4)
+    LRN_CASE(5) LRN_CASE(6) LRN_CASE(7) LRN_CASE(8)
+    }
+#undef LRN_CASE
+    return 0;
 }
 
 /* ---- across, channels contiguous (NHWC), windows of up to LRN_CL_MAXN taps ----
@@ -474,9 +561,19 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
         return;
     }
     if (mode == LRN_MODE_ROWS) {
-        if (J->backward)
-            F(across_bwd_rows)(x, J->xs[1], g, J->gs[1], y, J->ys[1], C, m, lo, hi, a, k, coef,
-                               J->pow_mode, J->beta, J->beta_parity, mem);
+        if (J->backward) {
+            ptrdiff_t mf = m / VW * VW;
+            if (mf && F(strip_bwd)(x, J->xs[1], g, J->gs[1], y, J->ys[1], C, mf, lo, n, a, k,
+                                   coef, J->pow_mode)) {
+                x += mf;
+                g += mf;
+                y += mf;
+                m -= mf;
+            }
+            if (m)
+                F(across_bwd_rows)(x, J->xs[1], g, J->gs[1], y, J->ys[1], C, m, lo, hi, a, k,
+                                   coef, J->pow_mode, J->beta, J->beta_parity, mem);
+        }
         else {
             /* whole vectors in strips when the window is short, the rest in rows:
              * both sum in the same order, so the split never changes a bit */
