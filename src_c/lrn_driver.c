@@ -175,7 +175,7 @@ int lrn_plan(lrn_job *J, int nthreads)
         if (mode == LRN_MODE_CL) {
             ptrdiff_t G = C + n - 1, P = LRN_CL_BLOCK / G > 0 ? LRN_CL_BLOCK / G : 1;
             rows = 0;
-            J->work_bytes = 3 * (size_t)(n - 1 + P * G) * esz + 64;
+            J->work_bytes = 3 * ((size_t)(n - 1 + P * G) * esz + 64) + 64;
         }
         J->tile = t;
         J->ntiles = cdiv(inner, t);

@@ -481,6 +481,14 @@ static void F(shift_sum)(T *out, const T *in, ptrdiff_t len, ptrdiff_t from, ptr
         for (ptrdiff_t q = 0; q < len; q++) out[q] += in[q + e];
 }
 
+/* window sum of the padded row at v: sum_{e=from}^{to} v[e], added in that order */
+static inline VT F(vshift_sum)(const T *v, ptrdiff_t from, ptrdiff_t to)
+{
+    VT acc = F(vld)(v + from);
+    for (ptrdiff_t e = from + 1; e <= to; e++) acc += F(vld)(v + e);
+    return acc;
+}
+
 static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff_t m, T *mem)
 {
     ptrdiff_t C = J->shape[1], lo = J->lo[0], hi = J->hi[0], n = lo + hi + 1;
@@ -488,15 +496,14 @@ static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff
     ptrdiff_t sx = J->xs[2], sy = J->ys[2], sg = J->backward ? J->gs[2] : 0;
     ptrdiff_t P = LRN_CL_BLOCK / G > 0 ? LRN_CL_BLOCK / G : 1;
     T a = (T)J->alpha_d, k = (T)J->k, coef = (T)(2.0 * J->beta);
+    const VT av = F(vsplat)(a), kv = F(vsplat)(k), cv = F(vsplat)(coef);
     int pow_mode = J->pow_mode, parity = J->beta_parity;
     double beta = J->beta;
-    ptrdiff_t cap = L0 + P * G;
-    T *sq = mem, *S = sq + cap, *R = S + cap;
+    ptrdiff_t cap = L0 + P * G + VW;         /* + VW: a row tail's loads stay inside */
+    T *sq = mem, *rb = sq + cap, *tb = rb + cap;
+    for (ptrdiff_t q = 0; q < L0; q++) sq[q] = rb[q] = 0;
     for (ptrdiff_t p0 = 0; p0 < m; p0 += P) {
         ptrdiff_t np = m - p0 < P ? m - p0 : P;
-        ptrdiff_t len = np * G - (n - 1);    /* positions L0 .. L0 + len - 1: up to the
-                                                last pixel's last channel */
-        for (ptrdiff_t q = 0; q < L0; q++) sq[q] = 0;
         for (ptrdiff_t p = 0; p < np; p++) {
             const T *xp = x + (p0 + p) * sx;
             T *dst = sq + L0 + p * G;
@@ -504,38 +511,78 @@ static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff
             for (ptrdiff_t c = 0; c < C; c++) dst[c] = xp[c] * xp[c];
             for (ptrdiff_t c = C; c < G; c++) dst[c] = 0;   /* the gap after it */
         }
-        /* S over the whole row: s = k + a * sum_{e=-lo}^{hi} sq */
-        F(shift_sum)(S + L0, sq + L0, len, -lo, hi);
-        for (ptrdiff_t q = L0; q < L0 + len; q++) S[q] = k + a * S[q];
-        if (!J->backward) {
-            F(pow_rows)(S + L0, S + L0, len, pow_mode, beta, parity);
-            for (ptrdiff_t p = 0; p < np; p++) {
-                const T *xp = x + (p0 + p) * sx, *tp = S + L0 + p * G;
-                T *yp = y + (p0 + p) * sy;
+        for (ptrdiff_t p = 0; p < np; p++) {
+            const T *xp = x + (p0 + p) * sx, *gp = g ? g + (p0 + p) * sg : NULL;
+            const T *sqp = sq + L0 + p * G;
+            T *yp = y + (p0 + p) * sy, *tp = tb + p * G, *rp = rb + L0 + p * G;
+            if (pow_mode == LRN_POW_GENERIC) {
+                for (ptrdiff_t c = 0; c < C; c += VW) {
+                    VT sv = kv + av * F(vshift_sum)(sqp + c, -lo, hi);
+                    F(vstp)(tp + c, sv, C - c < VW ? C - c : VW);
+                }
+                if (!J->backward) {
+                    F(pow_rows)(tp, tp, C, pow_mode, beta, parity);
 #pragma GCC ivdep
-                for (ptrdiff_t c = 0; c < C; c++) yp[c] = xp[c] * tp[c];
+                    for (ptrdiff_t c = 0; c < C; c++) yp[c] = xp[c] * tp[c];
+                    continue;
+                }
+#pragma GCC ivdep
+                for (ptrdiff_t c = 0; c < C; c++) rp[c] = tp[c];            /* s */
+                F(pow_rows)(tp, tp, C, pow_mode, beta, parity);
+#pragma GCC ivdep
+                for (ptrdiff_t c = 0; c < C; c++) rp[c] = gp[c] * (xp[c] * tp[c]) * (a / rp[c]);
             }
-            continue;
+            else if (!J->backward) {
+#define LRN_CL_FWD(MODE)                                                           \
+                for (ptrdiff_t c = 0; c < C; c += VW) {                            \
+                    ptrdiff_t rem = C - c;                                         \
+                    VT sv = kv + av * F(vshift_sum)(sqp + c, -lo, hi);             \
+                    VT xv = rem >= VW ? F(vld)(xp + c) : F(vldp)(xp + c, rem);     \
+                    VT r = xv * VPOW(sv, MODE);                                    \
+                    if (rem >= VW) F(vst)(yp + c, r); else F(vstp)(yp + c, r, rem); \
+                }
+                switch (pow_mode) {
+                case LRN_POW_075: LRN_CL_FWD(LRN_POW_075) break;
+                case LRN_POW_05: LRN_CL_FWD(LRN_POW_05) break;
+                default: LRN_CL_FWD(LRN_POW_1) break;
+                }
+#undef LRN_CL_FWD
+                continue;
+            }
+            else {
+#define LRN_CL_BWD(MODE)                                                           \
+                for (ptrdiff_t c = 0; c < C; c += VW) {                            \
+                    ptrdiff_t rem = C - c < VW ? C - c : VW;                       \
+                    VT sv = kv + av * F(vshift_sum)(sqp + c, -lo, hi);             \
+                    VT xv = rem == VW ? F(vld)(xp + c) : F(vldp)(xp + c, rem);     \
+                    VT gv = rem == VW ? F(vld)(gp + c) : F(vldp)(gp + c, rem);     \
+                    VT t = VPOW(sv, MODE);                                         \
+                    VT r = gv * (xv * t) * (av * VPOW(sv, LRN_POW_1));             \
+                    F(vst)(tp + c, t);                                             \
+                    if (rem == VW) F(vst)(rp + c, r); else F(vstp)(rp + c, r, rem); \
+                }
+                switch (pow_mode) {
+                case LRN_POW_075: LRN_CL_BWD(LRN_POW_075) break;
+                case LRN_POW_05: LRN_CL_BWD(LRN_POW_05) break;
+                default: LRN_CL_BWD(LRN_POW_1) break;
+                }
+#undef LRN_CL_BWD
+            }
+            for (ptrdiff_t c = C; c < G; c++) rp[c] = 0;    /* r's gap */
         }
-        /* backward: t into sq, r = g x t / s into S (zero in the gaps), then the
-         * transposed window sum of r into R */
-        F(pow_rows)(sq + L0, S + L0, len, pow_mode, beta, parity);
-        for (ptrdiff_t q = 0; q < L0; q++) S[q] = 0;
+        if (!J->backward) continue;
+        /* dx = g t - 2 beta x * (transposed window sum of r) */
         for (ptrdiff_t p = 0; p < np; p++) {
             const T *xp = x + (p0 + p) * sx, *gp = g + (p0 + p) * sg;
-            const T *tp = sq + L0 + p * G;
-            T *rp = S + L0 + p * G;
-#pragma GCC ivdep
-            for (ptrdiff_t c = 0; c < C; c++) rp[c] = gp[c] * (xp[c] * tp[c]) * (a / rp[c]);
-            for (ptrdiff_t c = C; c < G; c++) rp[c] = 0;
-        }
-        F(shift_sum)(R + L0, S + L0, len, -hi, lo);
-        for (ptrdiff_t p = 0; p < np; p++) {
-            const T *xp = x + (p0 + p) * sx, *gp = g + (p0 + p) * sg;
-            const T *tp = sq + L0 + p * G, *Rp = R + L0 + p * G;
+            const T *tp = tb + p * G, *rp = rb + L0 + p * G;
             T *yp = y + (p0 + p) * sy;
-#pragma GCC ivdep
-            for (ptrdiff_t c = 0; c < C; c++) yp[c] = gp[c] * tp[c] - coef * xp[c] * Rp[c];
+            for (ptrdiff_t c = 0; c < C; c += VW) {
+                ptrdiff_t rem = C - c < VW ? C - c : VW;
+                VT gv = rem == VW ? F(vld)(gp + c) : F(vldp)(gp + c, rem);
+                VT xv = rem == VW ? F(vld)(xp + c) : F(vldp)(xp + c, rem);
+                VT d = gv * F(vld)(tp + c) - cv * xv * F(vshift_sum)(rp + c, -hi, lo);
+                if (rem == VW) F(vst)(yp + c, d); else F(vstp)(yp + c, d, rem);
+            }
         }
     }
 }
