@@ -64,12 +64,28 @@ static inline int lrn_across_mode(const lrn_job *J)
     return LRN_MODE_PACK;
 }
 
-/* Within: planar buffer [channels][positions] when the last spatial axis has
- * the smaller stride in x, else interleaved [positions][channels]. */
+/* Within: planar buffer [lines][channels][last axis] when the last spatial axis
+ * has the smaller stride in x, else interleaved [positions][channels]. */
 static inline int lrn_within_planar(const lrn_job *J)
 {
     ptrdiff_t lx = J->xs[J->ndim - 1], cx = J->xs[1];
-    return (lx < 0 ? -lx : lx) <= (cx < 0 ? -cx : cx);
+    ptrdiff_t nl = J->lo[J->ndim - 3] + J->hi[J->ndim - 3] + 1;
+    /* the planar layout sums the last axis directly: short windows only, so
+     * that the cost per element stays bounded; longer ones go interleaved,
+     * where every axis has running sums */
+    return (lx < 0 ? -lx : lx) <= (cx < 0 ? -cx : cx) && nl <= LRN_CL_MAXN;
+}
+
+/* Values in one within-channel plane buffer for a chunk of cc channels (planar
+ * layout: n - 1 zeros in front and after every line of the last axis; a vector
+ * of slack at the end). */
+static inline ptrdiff_t lrn_within_plane(const lrn_job *J, ptrdiff_t cc)
+{
+    ptrdiff_t P = 1, last = J->shape[J->ndim - 1];
+    for (int d = 2; d < J->ndim; d++) P *= J->shape[d];
+    if (!lrn_within_planar(J)) return P * cc + 16;
+    ptrdiff_t nl = J->lo[J->ndim - 3] + J->hi[J->ndim - 3] + 1;
+    return 2 * (nl - 1) + P / last * cc * (last + nl - 1) + 16;
 }
 
 /* Per-target kernel: compute work item `item` of `job` using `work`

@@ -189,7 +189,7 @@ int lrn_plan(lrn_job *J, int nthreads)
             ptrdiff_t n = J->lo[d - 2] + J->hi[d - 2] + 1;
             if (n > nmax) nmax = n;
         }
-        size_t planes = J->backward ? 2 : 1;
+        size_t planes = J->backward ? 3 : 2;
         int planar = lrn_within_planar(J);
         ptrdiff_t cc = (ptrdiff_t)(LRN_WITHIN_BUDGET / (planes * esz * (size_t)(P > 0 ? P : 1)));
         if (cc > 64) cc = 64;
@@ -205,14 +205,12 @@ int lrn_plan(lrn_job *J, int nthreads)
         J->tile = cc;
         J->ntiles = cdiv(C, cc);
         J->nitems = B * J->ntiles;
-        /* box sums: streams of (n + 2) rows of up to LRN_BOX_COLS values, or a
-         * padded line with prefix and suffix sums (3 (L + n)) */
-        ptrdiff_t cols = P * cc < LRN_BOX_COLS ? P * cc : LRN_BOX_COLS, lmax = 1;
-        for (int d = 2; d < J->ndim; d++)
-            if (J->shape[d] > lmax) lmax = J->shape[d];
-        size_t box = (size_t)(nmax + 2) * (size_t)cols;
-        if ((size_t)(3 * (lmax + nmax)) > box) box = (size_t)(3 * (lmax + nmax));
-        J->work_bytes = (planes * (size_t)(P * cc) + box) * esz + 64;
+        /* the planes, and the box sums' streams of (n + 2) rows of up to
+         * LRN_BOX_COLS values (rows padded to whole vectors) */
+        ptrdiff_t plane = lrn_within_plane(J, cc);
+        ptrdiff_t cols = plane < LRN_BOX_COLS ? plane : LRN_BOX_COLS;
+        size_t box = (size_t)(nmax + 2) * (size_t)(cols + 16);
+        J->work_bytes = (planes * (size_t)plane + box) * esz + 64;
     }
     return 0;
 }

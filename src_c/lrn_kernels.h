@@ -471,16 +471,6 @@ static int F(strip_bwd)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t ldg, T 
  * of every channel of every pixel is a sum of n shifted copies of the row,
  * vectorised along the channels.  Sums of at most LRN_CL_MAXN squares, added
  * directly: no running sum at all here. */
-static void F(shift_sum)(T *out, const T *in, ptrdiff_t len, ptrdiff_t from, ptrdiff_t to)
-{
-    /* out[q] = sum_{e = from}^{to} in[q + e] for q in [0, len) */
-#pragma GCC ivdep
-    for (ptrdiff_t q = 0; q < len; q++) out[q] = in[q + from];
-    for (ptrdiff_t e = from + 1; e <= to; e++)
-#pragma GCC ivdep
-        for (ptrdiff_t q = 0; q < len; q++) out[q] += in[q + e];
-}
-
 /* window sum of the padded row at v: sum_{e=from}^{to} v[e], added in that order */
 static inline VT F(vshift_sum)(const T *v, ptrdiff_t from, ptrdiff_t to)
 {
@@ -662,38 +652,16 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
  * The chunk is copied (squared) into a buffer in one of two layouts:
  *   planar      [lines][cc][last] when the last spatial axis has the smaller stride
  *               (NCHW; lines = positions of the other spatial axes): box sums along
- *               the last axis run over contiguous lines (box_line), along the
+ *               the last axis are one shifted sum over the padded lines, along the
  *               others over rows of cc * (later axes) values;
  *   interleaved [P][cc]  when the channels have the smaller stride (NHWC):
  *               box sums along every axis run over rows of >= cc values.
  * P is the number of spatial positions. */
 
-/* Box sum along a contiguous line of L values, in place: direct shifted sums
- * for short windows, a scalar van Herk / Gil-Werman pass for long ones. */
-static void F(box_line)(T *v, ptrdiff_t L, ptrdiff_t lo, ptrdiff_t hi, T *tmp)
-{
-    ptrdiff_t n = lo + hi + 1;
-    T *z = tmp;                    /* z[u] = v[u - lo], zero padded: L + n - 1 */
-    for (ptrdiff_t u = 0; u < lo; u++) z[u] = 0;
-    for (ptrdiff_t i = 0; i < L; i++) z[lo + i] = v[i];
-    for (ptrdiff_t u = lo + L; u < L + n - 1; u++) z[u] = 0;
-    if (n <= LRN_CL_MAXN) {
-        F(shift_sum)(v, z + lo, L, -lo, hi);
-        return;
-    }
-    T *pre = z + L + n - 1, *suf = pre + L + n - 1;
-    ptrdiff_t U = L + n - 1;
-    for (ptrdiff_t u = 0; u < U; u++) pre[u] = (u % n ? pre[u - 1] : 0) + z[u];
-    for (ptrdiff_t u = U - 1; u >= 0; u--)
-        suf[u] = (u % n != n - 1 && u + 1 < U ? suf[u + 1] : 0) + z[u];
-    for (ptrdiff_t c = 0; c < L; c++)            /* window of c: [c, c + n - 1] in u */
-        v[c] = c % n ? suf[c] + pre[c + n - 1] : pre[c + n - 1];
-}
-
 /* Visit every (channel q of the chunk, spatial position) of a block, with the
  * innermost loop over the axis of smaller stride in x (specialised for unit
  * strides); ox, og, oy are element offsets, bi the index in the buffer. */
-#define LRN_FOR_BLOCK(J, cc, planar, BODY)                                         \
+#define LRN_FOR_BLOCK(J, cc, planar, wp, BODY)                                         \
     do {                                                                           \
         int nsp = (J)->ndim - 2;                                                   \
         ptrdiff_t idx[LRN_MAXDIM];                                                 \
@@ -708,7 +676,7 @@ static void F(box_line)(T *v, ptrdiff_t L, ptrdiff_t lo, ptrdiff_t hi, T *tmp)
             if (planar) {                                                          \
                 int unit = lx == 1 && ly == 1 && (lg == 1 || !(J)->backward);      \
                 for (ptrdiff_t q = 0; q < (cc); q++) {                             \
-                    ptrdiff_t b0 = (ln * (cc) + q) * last;                              \
+                    ptrdiff_t b0 = (ln * (cc) + q) * (wp);                         \
                     if (unit) {                                                    \
                         const ptrdiff_t ux = bx + q * cx, ug = bg + q * cg,        \
                                         uy = by + q * cy;                          \
@@ -774,32 +742,47 @@ static void F(box_line)(T *v, ptrdiff_t L, ptrdiff_t lo, ptrdiff_t hi, T *tmp)
 
 /* Box sum of the buffer along every spatial axis, with the taps given per axis
  * (swap = 1 mirrors them, for the backward). */
-static void F(box_all)(const lrn_job *J, T *buf, ptrdiff_t cc, int planar, int swap, T *mem)
+static void F(box_all)(const lrn_job *J, T *buf, ptrdiff_t cc, int planar, ptrdiff_t wp,
+                       int swap, T *mem)
 {
     int nsp = J->ndim - 2;
     ptrdiff_t P = 1;
     for (int d = 0; d < nsp; d++) P *= J->shape[d + 2];
-    ptrdiff_t inner = planar ? 1 : cc;      /* values per step along the axis */
-    for (int d = nsp - 1; d >= 0; d--) {
+    /* values per step along the axis.  Planar: the caller sums the last axis
+     * (last_axis) and a line holds cc segments of wp values. */
+    ptrdiff_t inner = planar ? cc * wp : cc;
+    ptrdiff_t total = planar ? P / J->shape[J->ndim - 1] * cc * wp : P * cc;
+    for (int d = nsp - 1 - (planar ? 1 : 0); d >= 0; d--) {
         ptrdiff_t L = J->shape[d + 2];
         ptrdiff_t lo = swap ? J->hi[d] : J->lo[d], hi = swap ? J->lo[d] : J->hi[d];
-        ptrdiff_t outer = P * cc / (L * inner);
+        ptrdiff_t outer = total / (L * inner);
         if (lo + hi > 0) {
-            if (planar && d == nsp - 1) {   /* planar, last axis: contiguous lines */
-                for (ptrdiff_t ob = 0; ob < outer; ob++)
-                    F(box_line)(buf + ob * L, L, lo, hi, mem);
-            }
-            else {
-                for (ptrdiff_t ob = 0; ob < outer; ob++)
-                    for (ptrdiff_t c0 = 0; c0 < inner; c0 += LRN_BOX_COLS) {
-                        ptrdiff_t mm = inner - c0 < LRN_BOX_COLS ? inner - c0 : LRN_BOX_COLS;
-                        F(box_rows)(buf + ob * L * inner + c0, inner, L, mm, lo, hi, mem);
-                    }
-            }
+            for (ptrdiff_t ob = 0; ob < outer; ob++)
+                for (ptrdiff_t c0 = 0; c0 < inner; c0 += LRN_BOX_COLS) {
+                    ptrdiff_t mm = inner - c0 < LRN_BOX_COLS ? inner - c0 : LRN_BOX_COLS;
+                    F(box_rows)(buf + ob * L * inner + c0, inner, L, mm, lo, hi, mem);
+                }
         }
         inner *= L;
-        if (planar && d == nsp - 1) inner *= cc;   /* the channels sit after the last axis */
     }
+}
+
+/* planar layout: out = the window sum along the last axis of in, over nseg segments
+ * at pitch wp (n - 1 zeros after each and in front): one shifted sum over all */
+static void F(last_axis)(T *out, const T *in, ptrdiff_t nseg, ptrdiff_t wp, ptrdiff_t n,
+                         ptrdiff_t lo, ptrdiff_t hi)
+{
+    ptrdiff_t len = nseg * wp - (n - 1);
+    for (ptrdiff_t q = 0; q < len; q += VW)
+        F(vst)(out + q, F(vshift_sum)(in + q, -lo, hi));
+}
+
+static void F(zero_gaps)(T *buf, ptrdiff_t nseg, ptrdiff_t last, ptrdiff_t wp)
+{
+    if (wp == last) return;
+    memset(buf - (wp - last), 0, (size_t)(wp - last) * sizeof(T));
+    for (ptrdiff_t sg = 0; sg < nseg; sg++)
+        memset(buf + sg * wp + last, 0, (size_t)(wp - last) * sizeof(T));
 }
 
 static void F(within_item)(const lrn_job *J, ptrdiff_t item, void *work)
@@ -809,29 +792,50 @@ static void F(within_item)(const lrn_job *J, ptrdiff_t item, void *work)
     ptrdiff_t cc = C - c0 < J->tile ? C - c0 : J->tile;
     ptrdiff_t P = 1;
     for (int d = 2; d < J->ndim; d++) P *= J->shape[d];
-    int planar = lrn_within_planar(J);
+    int nsp = J->ndim - 2, planar = lrn_within_planar(J);
     const T *x = (const T *)J->x + b * J->xs[0] + c0 * J->xs[1];
     const T *g = J->backward ? (const T *)J->g + b * J->gs[0] + c0 * J->gs[1] : NULL;
     T *y = (T *)J->y + b * J->ys[0] + c0 * J->ys[1];
     T a = (T)J->alpha_d, k = (T)J->k, coef = (T)(2.0 * J->beta);
     int pow_mode = J->pow_mode, parity = J->beta_parity;
     double beta = J->beta;
-    T *S = (T *)work, *R = S + P * J->tile, *mem = R + (J->backward ? P * J->tile : 0);
-    ptrdiff_t tot = P * cc;
-    LRN_FOR_BLOCK(J, cc, planar, { S[bi] = x[ox] * x[ox]; });
-    F(box_all)(J, S, cc, planar, 0, mem);
+    /* planes of lrn_within_plane(J, tile) values.  Planar: every segment (a line
+     * of the last axis of one channel) is followed by n - 1 zeros, and n - 1 zeros
+     * stand in front, so the last axis is one shifted sum over the whole plane. */
+    ptrdiff_t last = J->shape[J->ndim - 1];
+    ptrdiff_t lo = J->lo[nsp - 1], hi = J->hi[nsp - 1], nl = lo + hi + 1;
+    ptrdiff_t wp = planar ? last + nl - 1 : last, L0 = planar ? nl - 1 : 0;
+    ptrdiff_t nseg = P / last * cc, plane = lrn_within_plane(J, J->tile);
+    T *P0 = (T *)work + L0, *P1 = P0 + plane, *P2 = P1 + plane;
+    T *mem = (T *)work + plane * (J->backward ? 3 : 2);
+    ptrdiff_t tot = planar ? nseg * wp : P * cc;
+    T *S = P0;
+    LRN_FOR_BLOCK(J, cc, planar, wp, { P0[bi] = x[ox] * x[ox]; });
+    if (planar) {
+        F(zero_gaps)(P0, nseg, last, wp);
+        F(last_axis)(P1, P0, nseg, wp, nl, lo, hi);
+        S = P1;
+    }
+    F(box_all)(J, S, cc, planar, wp, 0, mem);
 #pragma GCC ivdep
     for (ptrdiff_t i = 0; i < tot; i++) S[i] = k + a * S[i];
     if (!J->backward) {
         F(pow_rows)(S, S, tot, pow_mode, beta, parity);
-        LRN_FOR_BLOCK(J, cc, planar, { y[oy] = x[ox] * S[bi]; });
+        LRN_FOR_BLOCK(J, cc, planar, wp, { y[oy] = x[ox] * S[bi]; });
         return;
     }
-    F(pow_rows)(R, S, tot, pow_mode, beta, parity);               /* R = t, S = s */
-    LRN_FOR_BLOCK(J, cc, planar, { S[bi] = g[og] * (x[ox] * R[bi]) * (a / S[bi]); });
-    /* S = r; its transposed box sum needs t kept: t stays in R, sum r in place */
-    F(box_all)(J, S, cc, planar, 1, mem);
-    LRN_FOR_BLOCK(J, cc, planar, { y[oy] = g[og] * R[bi] - coef * x[ox] * S[bi]; });
+    T *t = planar ? P2 : P1;
+    F(pow_rows)(t, S, tot, pow_mode, beta, parity);
+    LRN_FOR_BLOCK(J, cc, planar, wp, { S[bi] = g[og] * (x[ox] * t[bi]) * (a / S[bi]); });
+    /* S holds r: its window sum over the mirrored window */
+    T *Rs = S;
+    if (planar) {
+        F(zero_gaps)(S, nseg, last, wp);
+        F(last_axis)(P0, S, nseg, wp, nl, hi, lo);
+        Rs = P0;
+    }
+    F(box_all)(J, Rs, cc, planar, wp, 1, mem);
+    LRN_FOR_BLOCK(J, cc, planar, wp, { y[oy] = g[og] * t[bi] - coef * x[ox] * Rs[bi]; });
 }
 
 static void F(item)(const lrn_job *J, ptrdiff_t item, void *work)
