@@ -38,11 +38,22 @@ static inline ptrdiff_t F(pad)(ptrdiff_t m) { return (m + VW - 1) / VW * VW; }
 
 static void F(pow_rows_generic)(T *t, const T *s, ptrdiff_t m, double beta, int parity)
 {
-    double d[256], nf = lrn_neg_factor(parity);
+    double nf = lrn_neg_factor(parity);
+    if (sizeof(T) == 4) {
+        /* float: float arithmetic, beta split so that beta * exponent is exact */
+        float b = (float)beta, bh = lrn_as_float(lrn_as_bits32(b) & 0xfffff800u);
+        float bl = (float)(beta - (double)bh), nff = (float)nf;
+        float at0 = beta > 0 ? __builtin_inff() : 0.0f, atinf = beta > 0 ? 0.0f : __builtin_inff();
+#pragma GCC ivdep
+        for (ptrdiff_t p = 0; p < m; p++)          /* t may be s: element by element */
+            t[p] = (T)lrn_pow_neg_f32((float)s[p], b, bh, bl, nff, at0, atinf);
+        return;
+    }
+    double d[256];
     for (ptrdiff_t p0 = 0; p0 < m; p0 += 256) {
         ptrdiff_t mm = m - p0 < 256 ? m - p0 : 256;
         for (ptrdiff_t q = 0; q < mm; q++) d[q] = (double)s[p0 + q];
-        for (ptrdiff_t q = 0; q < mm; q++) d[q] = lrn_pow_neg(d[q], beta, nf, sizeof(T) == 8);
+        for (ptrdiff_t q = 0; q < mm; q++) d[q] = lrn_pow_neg(d[q], beta, nf, 1);
         for (ptrdiff_t q = 0; q < mm; q++) t[p0 + q] = (T)d[q];
     }
 }

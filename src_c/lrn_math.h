@@ -103,4 +103,61 @@ static inline double lrn_pow_neg(double s, double beta, double neg_factor, int f
     return s < 0.0 ? t * neg_factor : t;
 }
 
+
+/* ---- float32: s^-beta in float arithmetic, without losing accuracy for large |log s|
+ * log2 s = e + log2 m (e an exact integer, m in [sqrt(1/2), sqrt(2))); beta = bh + bl
+ * with bh holding 12 significant bits, so bh * e is exact and the product
+ * -beta log2 s = -(bh e) - (bl e + beta log2 m) keeps float accuracy in its
+ * fraction whatever the exponent; 2^fraction by a polynomial, 2^integer by bits.
+ * Relative error a few float ulps (< 5e-7) for every s. */
+static inline float lrn_as_float(uint32_t b) { float f; memcpy(&f, &b, 4); return f; }
+static inline uint32_t lrn_as_bits32(float f) { uint32_t b; memcpy(&b, &f, 4); return b; }
+
+#define LRN_SHIFTER_F 12582912.0f                /* 1.5 * 2^23 */
+
+/* 2^n for an integer-valued float n in [-126, 127] */
+static inline float lrn_pow2i_f(float n)
+{
+    uint32_t b = lrn_as_bits32(n + LRN_SHIFTER_F) - lrn_as_bits32(LRN_SHIFTER_F) + 127u;
+    return lrn_as_float(b << 23);
+}
+
+static inline float lrn_pow_neg_f32(float s, float b, float bh, float bl, float neg_factor,
+                                     float at0, float atinf)
+{
+    float a = s < 0.0f ? -s : s;
+    int sub = a < 1.17549435e-38f;
+    float an = sub ? a * 16777216.0f : a;               /* 2^24 */
+    uint32_t bits = lrn_as_bits32(an);
+    uint32_t ix = bits - 0x3f3504f3u + (127u << 23);    /* sqrt(1/2) */
+    uint32_t eu = ix >> 23;
+    float m = lrn_as_float(bits - (eu << 23) + (127u << 23));
+    float e = (lrn_as_float(eu | 0x4b000000u) - 8388608.0f) - 127.0f - (sub ? 24.0f : 0.0f);
+    float f = (m - 1.0f) / (m + 1.0f), z = f * f, z2 = z * z;
+    /* log2 m = 2/ln 2 (f + f^3/3 + ... + f^11/11) */
+    float q = ((1.0f + z * (1.0f / 3)) + z2 * ((1.0f / 5) + z * (1.0f / 7)))
+              + (z2 * z2) * ((1.0f / 9) + z * (1.0f / 11));
+    float l2m = (2.8853900817779268f * f) * q;
+    float wh = -(bh * e);                               /* exact */
+    float wl = -(bl * e + b * l2m);
+    float w = wh + wl;
+    w = w > 130.0f ? 130.0f : w;
+    w = w < -160.0f ? -160.0f : w;
+    float n = (w + LRN_SHIFTER_F) - LRN_SHIFTER_F;
+    float r = (wh - n) + wl;            /* in [-0.5, 0.5]; where w was clamped the result */
+    r = r > 1.0f ? 1.0f : r;            /* over- or underflows whatever r is: keep it small */
+    r = r < -1.0f ? -1.0f : r;
+    /* 2^r = sum (r ln 2)^k / k!, k <= 7 */
+    float t = r * 0.69314718055994531f, t2 = t * t, t4 = t2 * t2;
+    float p = ((1.0f + t) + t2 * (0.5f + t * (1.0f / 6)))
+              + t4 * ((1.0f / 24 + t * (1.0f / 120)) + t2 * (1.0f / 720 + t * (1.0f / 5040)));
+    float n1 = (n * 0.5f + LRN_SHIFTER_F) - LRN_SHIFTER_F, n2 = n - n1;
+    float res = (p * lrn_pow2i_f(n1)) * lrn_pow2i_f(n2);
+    /* 0 -> 0^-beta, inf -> inf^-beta (at0, atinf: given by the caller), NaN -> NaN */
+    res = a == 0.0f ? at0 : res;
+    res = a == __builtin_inff() ? atinf : res;
+    res = a != a ? a : res;
+    return s < 0.0f ? res * neg_factor : res;
+}
+
 #endif
