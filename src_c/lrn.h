@@ -70,22 +70,29 @@ static inline int lrn_within_planar(const lrn_job *J)
 {
     ptrdiff_t lx = J->xs[J->ndim - 1], cx = J->xs[1];
     ptrdiff_t nl = J->lo[J->ndim - 3] + J->hi[J->ndim - 3] + 1;
-    /* the planar layout sums the last axis directly: short windows only, so
-     * that the cost per element stays bounded; longer ones go interleaved,
-     * where every axis has running sums */
+    /* the planar layout sums the last axis with shifted sums only: short windows,
+     * so that the cost per element stays bounded; longer ones go interleaved,
+     * where every axis can have running sums */
     return (lx < 0 ? -lx : lx) <= (cx < 0 ? -cx : cx) && nl <= LRN_CL_MAXN;
 }
 
-/* Values in one within-channel plane buffer for a chunk of cc channels (planar
- * layout: n - 1 zeros in front and after every line of the last axis; a vector
- * of slack at the end). */
+/* Within, the last spatial axis summed by shifted sums over a zero-padded
+ * buffer (windows up to LRN_CL_MAXN taps), else by running sums like the others. */
+static inline int lrn_within_shifted(const lrn_job *J)
+{
+    return J->lo[J->ndim - 3] + J->hi[J->ndim - 3] + 1 <= LRN_CL_MAXN;
+}
+
+/* Values in one within-channel plane buffer for a chunk of cc channels: the
+ * positions, n - 1 zero positions after every line of the last axis and in front
+ * (when shifted), and a vector of slack at the end. */
 static inline ptrdiff_t lrn_within_plane(const lrn_job *J, ptrdiff_t cc)
 {
     ptrdiff_t P = 1, last = J->shape[J->ndim - 1];
     for (int d = 2; d < J->ndim; d++) P *= J->shape[d];
-    if (!lrn_within_planar(J)) return P * cc + 16;
+    if (!lrn_within_shifted(J)) return P * cc + 16;
     ptrdiff_t nl = J->lo[J->ndim - 3] + J->hi[J->ndim - 3] + 1;
-    return 2 * (nl - 1) + P / last * cc * (last + nl - 1) + 16;
+    return 2 * (nl - 1) * cc + P / last * cc * (last + nl - 1) + 16;
 }
 
 /* Per-target kernel: compute work item `item` of `job` using `work`

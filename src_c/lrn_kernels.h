@@ -714,7 +714,7 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
             else {                                                                 \
                 int unit = cx == 1 && cy == 1 && (cg == 1 || !(J)->backward);      \
                 for (ptrdiff_t w = 0; w < last; w++) {                             \
-                    ptrdiff_t b0 = (ln * last + w) * (cc);                         \
+                    ptrdiff_t b0 = (ln * (wp) + w) * (cc);                         \
                     if (unit) {                                                    \
                         const ptrdiff_t ux = bx + w * lx, ug = bg + w * lg,        \
                                         uy = by + w * ly;                          \
@@ -753,17 +753,19 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
 
 /* Box sum of the buffer along every spatial axis, with the taps given per axis
  * (swap = 1 mirrors them, for the backward). */
-static void F(box_all)(const lrn_job *J, T *buf, ptrdiff_t cc, int planar, ptrdiff_t wp,
+/* Box sum of the buffer along every spatial axis but the last, with the taps
+ * given per axis (swap = 1 mirrors them, for the backward); with `shifted` = 0
+ * the last axis too (interleaved layout, long windows).  A line of the last axis
+ * holds wp positions (last values and the zero gap) of cc values in both layouts. */
+static void F(box_all)(const lrn_job *J, T *buf, ptrdiff_t cc, int shifted, ptrdiff_t wp,
                        int swap, T *mem)
 {
     int nsp = J->ndim - 2;
-    ptrdiff_t P = 1;
-    for (int d = 0; d < nsp; d++) P *= J->shape[d + 2];
-    /* values per step along the axis.  Planar: the caller sums the last axis
-     * (last_axis) and a line holds cc segments of wp values. */
-    ptrdiff_t inner = planar ? cc * wp : cc;
-    ptrdiff_t total = planar ? P / J->shape[J->ndim - 1] * cc * wp : P * cc;
-    for (int d = nsp - 1 - (planar ? 1 : 0); d >= 0; d--) {
+    ptrdiff_t lines = 1;
+    for (int d = 0; d < nsp - 1; d++) lines *= J->shape[d + 2];
+    ptrdiff_t total = lines * wp * cc;
+    ptrdiff_t inner = shifted ? wp * cc : cc;     /* values per step along the axis */
+    for (int d = nsp - 1 - (shifted ? 1 : 0); d >= 0; d--) {
         ptrdiff_t L = J->shape[d + 2];
         ptrdiff_t lo = swap ? J->hi[d] : J->lo[d], hi = swap ? J->lo[d] : J->hi[d];
         ptrdiff_t outer = total / (L * inner);
@@ -778,22 +780,27 @@ static void F(box_all)(const lrn_job *J, T *buf, ptrdiff_t cc, int planar, ptrdi
     }
 }
 
-/* planar layout: out = the window sum along the last axis of in, over nseg segments
- * at pitch wp (n - 1 zeros after each and in front): one shifted sum over all */
-static void F(last_axis)(T *out, const T *in, ptrdiff_t nseg, ptrdiff_t wp, ptrdiff_t n,
-                         ptrdiff_t lo, ptrdiff_t hi)
+/* The last axis as one shifted sum over the whole buffer: out[q] = sum_{e=-lo}^{hi}
+ * in[q + e unit], where the values of neighbouring positions along the axis are
+ * `unit` apart (1 planar, cc interleaved) and every line (seg of them, pitch wp
+ * positions) is followed by n - 1 positions of zeros, with n - 1 in front. */
+static void F(last_axis)(T *out, const T *in, ptrdiff_t nseg, ptrdiff_t wp, ptrdiff_t unit,
+                         ptrdiff_t n, ptrdiff_t lo, ptrdiff_t hi)
 {
-    ptrdiff_t len = nseg * wp - (n - 1);
-    for (ptrdiff_t q = 0; q < len; q += VW)
-        F(vst)(out + q, F(vshift_sum)(in + q, -lo, hi));
+    ptrdiff_t len = (nseg * wp - (n - 1)) * unit;
+    for (ptrdiff_t q = 0; q < len; q += VW) {
+        VT acc = F(vld)(in + q - lo * unit);
+        for (ptrdiff_t e = -lo + 1; e <= hi; e++) acc += F(vld)(in + q + e * unit);
+        F(vst)(out + q, acc);
+    }
 }
 
-static void F(zero_gaps)(T *buf, ptrdiff_t nseg, ptrdiff_t last, ptrdiff_t wp)
+static void F(zero_gaps)(T *buf, ptrdiff_t nseg, ptrdiff_t last, ptrdiff_t wp, ptrdiff_t unit)
 {
-    if (wp == last) return;
-    memset(buf - (wp - last), 0, (size_t)(wp - last) * sizeof(T));
-    for (ptrdiff_t sg = 0; sg < nseg; sg++)
-        memset(buf + sg * wp + last, 0, (size_t)(wp - last) * sizeof(T));
+    size_t gap = (size_t)((wp - last) * unit) * sizeof(T);
+    if (!gap) return;
+    memset(buf - (wp - last) * unit, 0, gap);
+    for (ptrdiff_t sg = 0; sg < nseg; sg++) memset(buf + (sg * wp + last) * unit, 0, gap);
 }
 
 static void F(within_item)(const lrn_job *J, ptrdiff_t item, void *work)
@@ -803,31 +810,32 @@ static void F(within_item)(const lrn_job *J, ptrdiff_t item, void *work)
     ptrdiff_t cc = C - c0 < J->tile ? C - c0 : J->tile;
     ptrdiff_t P = 1;
     for (int d = 2; d < J->ndim; d++) P *= J->shape[d];
-    int nsp = J->ndim - 2, planar = lrn_within_planar(J);
+    int nsp = J->ndim - 2, planar = lrn_within_planar(J), shifted = lrn_within_shifted(J);
     const T *x = (const T *)J->x + b * J->xs[0] + c0 * J->xs[1];
     const T *g = J->backward ? (const T *)J->g + b * J->gs[0] + c0 * J->gs[1] : NULL;
     T *y = (T *)J->y + b * J->ys[0] + c0 * J->ys[1];
     T a = (T)J->alpha_d, k = (T)J->k, coef = (T)(2.0 * J->beta);
     int pow_mode = J->pow_mode, parity = J->beta_parity;
     double beta = J->beta;
-    /* planes of lrn_within_plane(J, tile) values.  Planar: every segment (a line
-     * of the last axis of one channel) is followed by n - 1 zeros, and n - 1 zeros
-     * stand in front, so the last axis is one shifted sum over the whole plane. */
+    /* planes of lrn_within_plane(J, tile) values; with `shifted`, every line of the
+     * last axis is followed by n - 1 positions of zeros (and n - 1 stand in front),
+     * so the last axis is one shifted sum over the whole plane */
     ptrdiff_t last = J->shape[J->ndim - 1];
     ptrdiff_t lo = J->lo[nsp - 1], hi = J->hi[nsp - 1], nl = lo + hi + 1;
-    ptrdiff_t wp = planar ? last + nl - 1 : last, L0 = planar ? nl - 1 : 0;
-    ptrdiff_t nseg = P / last * cc, plane = lrn_within_plane(J, J->tile);
-    T *P0 = (T *)work + L0, *P1 = P0 + plane, *P2 = P1 + plane;
+    ptrdiff_t wp = shifted ? last + nl - 1 : last, unit = planar ? 1 : cc;
+    ptrdiff_t nseg = planar ? P / last * cc : P / last;       /* lines of the last axis */
+    ptrdiff_t plane = lrn_within_plane(J, J->tile), front = shifted ? (nl - 1) * unit : 0;
+    T *P0 = (T *)work + front, *P1 = P0 + plane, *P2 = P1 + plane;
     T *mem = (T *)work + plane * (J->backward ? 3 : 2);
-    ptrdiff_t tot = planar ? nseg * wp : P * cc;
+    ptrdiff_t tot = P / last * wp * cc;
     T *S = P0;
     LRN_FOR_BLOCK(J, cc, planar, wp, { P0[bi] = x[ox] * x[ox]; });
-    if (planar) {
-        F(zero_gaps)(P0, nseg, last, wp);
-        F(last_axis)(P1, P0, nseg, wp, nl, lo, hi);
+    if (shifted) {
+        F(zero_gaps)(P0, nseg, last, wp, unit);
+        F(last_axis)(P1, P0, nseg, wp, unit, nl, lo, hi);
         S = P1;
     }
-    F(box_all)(J, S, cc, planar, wp, 0, mem);
+    F(box_all)(J, S, cc, shifted, wp, 0, mem);
 #pragma GCC ivdep
     for (ptrdiff_t i = 0; i < tot; i++) S[i] = k + a * S[i];
     if (!J->backward) {
@@ -835,17 +843,17 @@ static void F(within_item)(const lrn_job *J, ptrdiff_t item, void *work)
         LRN_FOR_BLOCK(J, cc, planar, wp, { y[oy] = x[ox] * S[bi]; });
         return;
     }
-    T *t = planar ? P2 : P1;
+    T *t = S == P1 ? P2 : P1;
     F(pow_rows)(t, S, tot, pow_mode, beta, parity);
     LRN_FOR_BLOCK(J, cc, planar, wp, { S[bi] = g[og] * (x[ox] * t[bi]) * (a / S[bi]); });
     /* S holds r: its window sum over the mirrored window */
     T *Rs = S;
-    if (planar) {
-        F(zero_gaps)(S, nseg, last, wp);
-        F(last_axis)(P0, S, nseg, wp, nl, hi, lo);
+    if (shifted) {
+        F(zero_gaps)(S, nseg, last, wp, unit);
+        F(last_axis)(P0, S, nseg, wp, unit, nl, hi, lo);
         Rs = P0;
     }
-    F(box_all)(J, Rs, cc, planar, wp, 1, mem);
+    F(box_all)(J, Rs, cc, shifted, wp, 1, mem);
     LRN_FOR_BLOCK(J, cc, planar, wp, { y[oy] = g[og] * t[bi] - coef * x[ox] * Rs[bi]; });
 }
 
