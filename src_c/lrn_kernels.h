@@ -788,11 +788,25 @@ static void F(last_axis)(T *out, const T *in, ptrdiff_t nseg, ptrdiff_t wp, ptrd
                          ptrdiff_t n, ptrdiff_t lo, ptrdiff_t hi)
 {
     ptrdiff_t len = (nseg * wp - (n - 1)) * unit;
-    for (ptrdiff_t q = 0; q < len; q += VW) {
-        VT acc = F(vld)(in + q - lo * unit);
-        for (ptrdiff_t e = -lo + 1; e <= hi; e++) acc += F(vld)(in + q + e * unit);
-        F(vst)(out + q, acc);
+    const T *base = in - lo * unit;        /* window of q: base[q + e unit], e < n */
+#define LRN_LAST_AXIS(N)                                                           \
+    for (ptrdiff_t q = 0; q < len; q += VW) {                                      \
+        VT acc = F(vld)(base + q);                                                 \
+        _Pragma("GCC unroll 16")                                                   \
+        for (ptrdiff_t e = 1; e < (N); e++) acc += F(vld)(base + q + e * unit);    \
+        F(vst)(out + q, acc);                                                      \
     }
+    switch (n) {     /* the common lengths unrolled; the same sums in the same order */
+    case 1: LRN_LAST_AXIS(1) break;
+    case 2: LRN_LAST_AXIS(2) break;
+    case 3: LRN_LAST_AXIS(3) break;
+    case 4: LRN_LAST_AXIS(4) break;
+    case 5: LRN_LAST_AXIS(5) break;
+    case 6: LRN_LAST_AXIS(6) break;
+    case 7: LRN_LAST_AXIS(7) break;
+    default: LRN_LAST_AXIS(n) break;
+    }
+#undef LRN_LAST_AXIS
 }
 
 static void F(zero_gaps)(T *buf, ptrdiff_t nseg, ptrdiff_t last, ptrdiff_t wp, ptrdiff_t unit)
