@@ -154,7 +154,9 @@ def run_python(code, env_extra=None, timeout=300):
     env["PYTHONPATH"] = PKG_ROOT + os.pathsep + env.get("PYTHONPATH", "")
     env.pop("LRN_FAST_DISABLE_CPU_FEATURES", None)
     env.update(env_extra or {})
+    # cwd: where the lrn_fast under test lives, never a source tree without the
+    # compiled extension (python -c puts the working directory first on sys.path)
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                       text=True, timeout=timeout)
+                       text=True, timeout=timeout, cwd=PKG_ROOT)
     assert r.returncode == 0, f"subprocess failed:\n{r.stdout}\n{r.stderr}"
     return r.stdout

@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 
+import lrn_fast
 from lrn_fast import compat
 from lrn_fast import reference as ref
 
@@ -336,7 +337,10 @@ def test_import_lrn_fast_imports_no_framework():
             "bad = {'torch', 'dask', 'tensorflow', 'onnx', 'onnxruntime', 'openvino', 'ncnn'}; "
             "assert not bad & set(sys.modules), bad & set(sys.modules)")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    # run where the lrn_fast under test lives: python -c puts the working directory
+    # first on sys.path, and a source checkout has no compiled extension
+    pkg_root = os.path.dirname(os.path.dirname(os.path.abspath(lrn_fast.__file__)))
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=pkg_root)
 
 
 def test_layout_checks():

@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+import lrn_fast
 from lrn_fast import reference as ref
 
 torch = pytest.importorskip("torch")
@@ -26,7 +27,10 @@ def test_import_lrn_fast_does_not_import_torch():
             "import numpy as np; lrn_fast.lrn(np.ones((1, 3, 2)));"
             "assert 'torch' not in sys.modules, 'torch imported'")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    # run where the lrn_fast under test lives: python -c puts the working directory
+    # first on sys.path, and a source checkout has no compiled extension
+    pkg_root = os.path.dirname(os.path.dirname(os.path.abspath(lrn_fast.__file__)))
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=pkg_root)
 
 
 CASES = [((2, 7, 9), 5), ((3, 6, 5, 4), 4), ((2, 5, 4, 3, 3), 3), ((2, 9, 6, 5), 2),
