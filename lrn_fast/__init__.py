@@ -8,7 +8,15 @@
 import os as _os
 
 from ._version import __version__
-from . import _lrn
+
+try:
+    from . import _lrn
+except ImportError as _e:   # the source tree, without a compiled extension
+    raise ImportError(
+        f"lrn_fast's compiled extension is missing in {_os.path.dirname(__file__)}: this "
+        "looks like the source directory. Install with 'pip install .' and run Python "
+        "from another directory, or build in place with "
+        "'python setup.py build_ext --inplace'.") from _e
 from ._api import lrn, lrn_backward
 from ._runtime import available_targets, runtime_info, show_runtime, select_target as _select
 
