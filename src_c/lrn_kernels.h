@@ -34,6 +34,23 @@ static inline VT F(vldp)(const T *p, ptrdiff_t n)
     return v;
 }
 static inline void F(vstp)(T *p, VT v, ptrdiff_t n) { memcpy(p, &v, (size_t)n * sizeof(T)); }
+/* a vector at p of which rem values are valid (rem >= VW: a whole one) */
+static inline VT F(vldr)(const T *p, ptrdiff_t rem)
+{
+    return rem >= VW ? F(vld)(p) : F(vldp)(p, rem);
+}
+static inline void F(vstr)(T *p, VT v, ptrdiff_t rem)
+{
+    if (rem >= VW) F(vst)(p, v); else F(vstp)(p, v, rem);
+}
+
+/* LOOP(MODE) instantiated for the fast power modes (mode known at compile time) */
+#define LRN_FAST_POW_SWITCH(LOOP)                                                  \
+    switch (pow_mode) {                                                            \
+    case LRN_POW_075: LOOP(LRN_POW_075) break;                                     \
+    case LRN_POW_05: LOOP(LRN_POW_05) break;                                       \
+    default: LOOP(LRN_POW_1) break;                                                \
+    }
 static inline ptrdiff_t F(pad)(ptrdiff_t m) { return (m + VW - 1) / VW * VW; }
 
 static void F(pow_rows_generic)(T *t, const T *s, ptrdiff_t m, double beta, int parity)
@@ -59,10 +76,8 @@ static void F(pow_rows_generic)(T *t, const T *s, ptrdiff_t m, double beta, int 
 }
 
 #define LRN_POW_ROWS_LOOP(MODE)                                                    \
-    for (ptrdiff_t p = 0; p < m; p += VW) {                                        \
-        if (m - p >= VW) F(vst)(t + p, VPOW(F(vld)(s + p), MODE));                 \
-        else F(vstp)(t + p, VPOW(F(vldp)(s + p, m - p), MODE), m - p);             \
-    }
+    for (ptrdiff_t p = 0; p < m; p += VW)                                          \
+        F(vstr)(t + p, VPOW(F(vldr)(s + p, m - p), MODE), m - p);
 
 static void F(pow_rows)(T *t, const T *s, ptrdiff_t m, int pow_mode, double beta, int parity)
 {
@@ -190,20 +205,16 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
 #define LRN_FWD_LOOP(MODE)                                                         \
             for (ptrdiff_t p = 0; p < m; p += VW) {                                \
                 ptrdiff_t rem = m - p;                                             \
-                VT xjv = rem >= VW ? F(vld)(xj + p) : F(vldp)(xj + p, rem);        \
-                VT xcv = rem >= VW ? F(vld)(xc + p) : F(vldp)(xc + p, rem);        \
+                VT xjv = F(vldr)(xj + p, rem);        \
+                VT xcv = F(vldr)(xc + p, rem);        \
                 VT v = xjv * xjv;                                                  \
                 VT ps = o ? F(vld)(pre + p) + v : v;                               \
                 F(vst)(slot + p, v);                                               \
                 F(vst)(pre + p, ps);                                               \
                 VT r = xcv * VPOW(kv + av * (F(vld)(nxt + p) + ps), MODE);         \
-                if (rem >= VW) F(vst)(yc + p, r); else F(vstp)(yc + p, r, rem);    \
+                F(vstr)(yc + p, r, rem);    \
             }
-            switch (pow_mode) {
-            case LRN_POW_075: LRN_FWD_LOOP(LRN_POW_075) break;
-            case LRN_POW_05: LRN_FWD_LOOP(LRN_POW_05) break;
-            default: LRN_FWD_LOOP(LRN_POW_1) break;
-            }
+            LRN_FAST_POW_SWITCH(LRN_FWD_LOOP)
 #undef LRN_FWD_LOOP
         }
         F(stream_close)(&st, o);
@@ -333,9 +344,9 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
 #define LRN_BWD_LOOP(MODE)                                                         \
                 for (ptrdiff_t p = 0; p < m; p += VW) {                            \
                     ptrdiff_t rem = m - p;                                         \
-                    VT xjv = rem >= VW ? F(vld)(xj + p) : F(vldp)(xj + p, rem);    \
-                    VT xcv = rem >= VW ? F(vld)(xc + p) : F(vldp)(xc + p, rem);    \
-                    VT gcv = rem >= VW ? F(vld)(gc + p) : F(vldp)(gc + p, rem);    \
+                    VT xjv = F(vldr)(xj + p, rem);    \
+                    VT xcv = F(vldr)(xc + p, rem);    \
+                    VT gcv = F(vldr)(gc + p, rem);    \
                     VT v = xjv * xjv;                                              \
                     VT ps = o ? F(vld)(pre + p) + v : v;                           \
                     F(vst)(slot + p, v);                                           \
@@ -345,11 +356,7 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
                     F(vst)(tc + p, t);                                             \
                     F(vst)(slotB + p, gcv * (xcv * t) * (av * VPOW(sv, LRN_POW_1))); \
                 }
-                switch (pow_mode) {
-                case LRN_POW_075: LRN_BWD_LOOP(LRN_POW_075) break;
-                case LRN_POW_05: LRN_BWD_LOOP(LRN_POW_05) break;
-                default: LRN_BWD_LOOP(LRN_POW_1) break;
-                }
+                LRN_FAST_POW_SWITCH(LRN_BWD_LOOP)
 #undef LRN_BWD_LOOP
             }
         }
@@ -369,13 +376,13 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
             T *yo = y + cout * ldy;
             for (ptrdiff_t p = 0; p < m; p += VW) {
                 ptrdiff_t rem = m - p;
-                VT xov = rem >= VW ? F(vld)(xo + p) : F(vldp)(xo + p, rem);
-                VT gov = rem >= VW ? F(vld)(go + p) : F(vldp)(go + p, rem);
+                VT xov = F(vldr)(xo + p, rem);
+                VT gov = F(vldr)(go + p, rem);
                 VT rv = F(vld)(slotB + p);
                 VT ps = o ? F(vld)(preB + p) + rv : rv;
                 F(vst)(preB + p, ps);
                 VT r = gov * F(vld)(to + p) - cv * xov * (F(vld)(nxtB + p) + ps);
-                if (rem >= VW) F(vst)(yo + p, r); else F(vstp)(yo + p, r, rem);
+                F(vstr)(yo + p, r, rem);
             }
         }
         else {
@@ -538,15 +545,11 @@ static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff
                 for (ptrdiff_t c = 0; c < C; c += VW) {                            \
                     ptrdiff_t rem = C - c;                                         \
                     VT sv = kv + av * F(vshift_sum)(sqp + c, -lo, hi);             \
-                    VT xv = rem >= VW ? F(vld)(xp + c) : F(vldp)(xp + c, rem);     \
+                    VT xv = F(vldr)(xp + c, rem);     \
                     VT r = xv * VPOW(sv, MODE);                                    \
-                    if (rem >= VW) F(vst)(yp + c, r); else F(vstp)(yp + c, r, rem); \
+                    F(vstr)(yp + c, r, rem); \
                 }
-                switch (pow_mode) {
-                case LRN_POW_075: LRN_CL_FWD(LRN_POW_075) break;
-                case LRN_POW_05: LRN_CL_FWD(LRN_POW_05) break;
-                default: LRN_CL_FWD(LRN_POW_1) break;
-                }
+                LRN_FAST_POW_SWITCH(LRN_CL_FWD)
 #undef LRN_CL_FWD
                 continue;
             }
@@ -555,18 +558,14 @@ static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff
                 for (ptrdiff_t c = 0; c < C; c += VW) {                            \
                     ptrdiff_t rem = C - c < VW ? C - c : VW;                       \
                     VT sv = kv + av * F(vshift_sum)(sqp + c, -lo, hi);             \
-                    VT xv = rem == VW ? F(vld)(xp + c) : F(vldp)(xp + c, rem);     \
-                    VT gv = rem == VW ? F(vld)(gp + c) : F(vldp)(gp + c, rem);     \
+                    VT xv = F(vldr)(xp + c, rem);     \
+                    VT gv = F(vldr)(gp + c, rem);     \
                     VT t = VPOW(sv, MODE);                                         \
                     VT r = gv * (xv * t) * (av * VPOW(sv, LRN_POW_1));             \
                     F(vst)(tp + c, t);                                             \
-                    if (rem == VW) F(vst)(rp + c, r); else F(vstp)(rp + c, r, rem); \
+                    F(vstr)(rp + c, r, rem); \
                 }
-                switch (pow_mode) {
-                case LRN_POW_075: LRN_CL_BWD(LRN_POW_075) break;
-                case LRN_POW_05: LRN_CL_BWD(LRN_POW_05) break;
-                default: LRN_CL_BWD(LRN_POW_1) break;
-                }
+                LRN_FAST_POW_SWITCH(LRN_CL_BWD)
 #undef LRN_CL_BWD
             }
             for (ptrdiff_t c = C; c < G; c++) rp[c] = 0;    /* r's gap */
@@ -579,10 +578,10 @@ static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff
             T *yp = y + (p0 + p) * sy;
             for (ptrdiff_t c = 0; c < C; c += VW) {
                 ptrdiff_t rem = C - c < VW ? C - c : VW;
-                VT gv = rem == VW ? F(vld)(gp + c) : F(vldp)(gp + c, rem);
-                VT xv = rem == VW ? F(vld)(xp + c) : F(vldp)(xp + c, rem);
+                VT gv = F(vldr)(gp + c, rem);
+                VT xv = F(vldr)(xp + c, rem);
                 VT d = gv * F(vld)(tp + c) - cv * xv * F(vshift_sum)(rp + c, -hi, lo);
-                if (rem == VW) F(vst)(yp + c, d); else F(vstp)(yp + c, d, rem);
+                F(vstr)(yp + c, d, rem);
             }
         }
     }
@@ -781,11 +780,11 @@ static void F(box_all)(const lrn_job *J, T *buf, ptrdiff_t cc, int shifted, ptrd
 }
 
 /* The last axis as one shifted sum over the whole buffer: out[q] = sum_{e=-lo}^{hi}
- * in[q + e unit], where the values of neighbouring positions along the axis are
+ * in[q + e unit] (lo taps before, n - lo - 1 after), where the values of neighbouring positions along the axis are
  * `unit` apart (1 planar, cc interleaved) and every line (seg of them, pitch wp
  * positions) is followed by n - 1 positions of zeros, with n - 1 in front. */
 static void F(last_axis)(T *out, const T *in, ptrdiff_t nseg, ptrdiff_t wp, ptrdiff_t unit,
-                         ptrdiff_t n, ptrdiff_t lo, ptrdiff_t hi)
+                         ptrdiff_t n, ptrdiff_t lo)
 {
     ptrdiff_t len = (nseg * wp - (n - 1)) * unit;
     const T *base = in - lo * unit;        /* window of q: base[q + e unit], e < n */
@@ -846,7 +845,7 @@ static void F(within_item)(const lrn_job *J, ptrdiff_t item, void *work)
     LRN_FOR_BLOCK(J, cc, planar, wp, { P0[bi] = x[ox] * x[ox]; });
     if (shifted) {
         F(zero_gaps)(P0, nseg, last, wp, unit);
-        F(last_axis)(P1, P0, nseg, wp, unit, nl, lo, hi);
+        F(last_axis)(P1, P0, nseg, wp, unit, nl, lo);
         S = P1;
     }
     F(box_all)(J, S, cc, shifted, wp, 0, mem);
@@ -864,7 +863,7 @@ static void F(within_item)(const lrn_job *J, ptrdiff_t item, void *work)
     T *Rs = S;
     if (shifted) {
         F(zero_gaps)(S, nseg, last, wp, unit);
-        F(last_axis)(P0, S, nseg, wp, unit, nl, hi, lo);
+        F(last_axis)(P0, S, nseg, wp, unit, nl, hi);   /* mirrored: hi before */
         Rs = P0;
     }
     F(box_all)(J, Rs, cc, shifted, wp, 1, mem);
