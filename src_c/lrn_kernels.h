@@ -2,7 +2,6 @@
  *
  * Included by lrn_target.h with
  *   T      the element type (float or double)
- *   SQRT   its square root
  *   F(n)   a name mangler that appends the type suffix
  *   VT     its vector type (lrn_simd.h), VPOW the fast power on it
  *
@@ -12,15 +11,20 @@
  * Each sum therefore only ever adds values that lie inside its window: no
  * subtraction, so no drift and no cancellation (a large value that has left the
  * window leaves no trace), cost independent of the window length, and a NaN or
- * inf only reaches the windows that hold it.
+ * inf only reaches the windows that hold it.  Short windows along a contiguous
+ * axis (channels-last, the last spatial axis) are instead summed directly from
+ * shifted loads (at most LRN_CL_MAXN terms: as exact, and bounded in cost).
  */
 
+#define LRN_STRIP_MAXN 8   /* windows the strip kernels keep in registers */
+
 /* ---- s^-beta over a row: t[p] = s[p]^-beta (t may be s) ---------------------
- * beta = 0.75, 0.5 and 1 have fast paths (reciprocal square root or reciprocal
- * estimates refined by Newton steps where the target has them, else IEEE sqrt
- * and division); every other beta goes through the vectorised double precision
- * exp/log of lrn_math.h.  Every element of a row is computed the same way, tail
- * included, so results never depend on how rows are split between threads. */
+ * beta = 0.75, 0.5 and 1 have fast paths (VPOW: reciprocal square root or
+ * reciprocal estimates refined by Newton steps where the target has them, else
+ * IEEE sqrt and division); every other beta goes through the vectorised exp/log
+ * of lrn_math.h (float arithmetic for float, double for double).  Every element
+ * of a row is computed the same way, tail included, so results never depend on
+ * how rows are split between threads. */
 /* vectors of T (LRN_VBYTES wide), unaligned loads and stores, partial ones
  * for row tails (missing lanes read as zero) */
 #define VW ((ptrdiff_t)(sizeof(VT) / sizeof(T)))

@@ -12,26 +12,22 @@
 #endif
 
 #define T float
-#define SQRT __builtin_sqrtf
 #define F(name) name##_f32
 #define VT lrn_vf32
 #define VPOW lrn_vpow_f32
 #include "lrn_kernels.h"
 #undef T
-#undef SQRT
 #undef F
 #undef VT
 #undef VPOW
 #undef VW
 
 #define T double
-#define SQRT __builtin_sqrt
 #define F(name) name##_f64
 #define VT lrn_vf64
 #define VPOW lrn_vpow_f64
 #include "lrn_kernels.h"
 #undef T
-#undef SQRT
 #undef F
 #undef VT
 #undef VPOW
