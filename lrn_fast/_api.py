@@ -33,7 +33,7 @@ def _int_arg(name, value, minimum):
     except TypeError:
         raise TypeError(f"{name} must be an integer, got {value!r} "
                         f"of type {type(value).__name__}") from None
-    if v < minimum:
+    if minimum is not None and v < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {v}")
     return v
 
@@ -48,12 +48,7 @@ def _real_arg(name, value):
 
 
 def _normalize_axis(axis, ndim):
-    if isinstance(axis, (bool, np.bool_)):
-        raise TypeError(f"axis must be an integer, got {axis!r}")
-    try:
-        ax = operator.index(axis)
-    except TypeError:
-        raise TypeError(f"axis must be an integer, got {axis!r}") from None
+    ax = _int_arg("axis", axis, None)
     if not -ndim <= ax < ndim:
         raise _AxisError(f"axis {ax} is out of bounds for array of dimension {ndim}")
     return ax % ndim
@@ -180,7 +175,7 @@ def _collapse(shape, strides_list, keep):
     return merged
 
 
-def _run(x, g, y, axis, region, size, before, after, alpha, beta, k, nthreads):
+def _run(x, g, y, axis, region, divisor, before, after, alpha, beta, k, nthreads):
     """Compute into y (dtype float32/float64, same shape); x, g of y's dtype."""
     arrays = [x, g, y] if g is not None else [x, y]
     esz = y.itemsize
@@ -193,7 +188,7 @@ def _run(x, g, y, axis, region, size, before, after, alpha, beta, k, nthreads):
     pow_mode = _POW.get(beta, 0)
     parity = 0 if not beta.is_integer() else (1 if int(beta) % 2 == 0 else 2)
 
-    def call(shape, sts, offs, lo, hi, divisor):
+    def call(shape, sts, offs, lo, hi):
         xs, *rest = sts
         gs, ys = (rest[0], rest[1]) if backward else (None, rest[0])
         xo, *ro = offs
@@ -214,17 +209,17 @@ def _run(x, g, y, axis, region, size, before, after, alpha, beta, k, nthreads):
         sts = [[outer[1][i], strides[i][axis], inner[1][i]] for i in range(len(arrays))]
         for idx in np.ndindex(*[n for n, _ in loops]):
             offs = [sum(j * st[i] for j, (_, st) in zip(idx, loops)) for i in range(len(arrays))]
-            call([outer[0], C, inner[0]], sts, offs, lo, hi, size)
+            call([outer[0], C, inner[0]], sts, offs, lo, hi)
     else:
         sp = [d for d in range(1, len(shape)) if d != axis]
         order = [0, axis] + sp
         sts = [[s[d] for d in order] for s in strides]
         lo = [min(before, shape[d] - 1) for d in sp]
         hi = [min(after, shape[d] - 1) for d in sp]
-        call([shape[d] for d in order], sts, [0] * len(arrays), lo, hi, size ** len(sp))
+        call([shape[d] for d in order], sts, [0] * len(arrays), lo, hi)
 
 
-def _lrn_impl(name, x, g, size, alpha, beta, k, axis, region, window, out, dtype,
+def _lrn_impl(x, g, size, alpha, beta, k, axis, region, window, out, dtype,
               casting, order, num_threads):
     size, alpha, beta, k, before, after, nthreads = _params(
         size, alpha, beta, k, region, window, num_threads)
@@ -249,7 +244,7 @@ def _lrn_impl(name, x, g, size, alpha, beta, k, axis, region, window, out, dtype
     inputs = (x,) if g is None else (g, x)
     rt = _result_dtype(dtype, *inputs)
     ct = _compute_dtype(rt)
-    divisor = size if region == "across" else size ** (x.ndim - 2)
+    divisor = size if region == "across" else size ** (x.ndim - 2)   # D: size**d within
     if ct == np.float32 and 0 < abs(alpha / divisor) < np.finfo(np.float32).tiny:
         # alpha / D would be a subnormal float32 with a few bits left: compute in float64
         ct = np.dtype(np.float64)
@@ -270,7 +265,7 @@ def _lrn_impl(name, x, g, size, alpha, beta, k, axis, region, window, out, dtype
                 target = None   # overlaps an input in another layout: compute aside
     if target is None:
         target = np.empty_like(xc, dtype=ct, order=order)
-    _run(xc, gc, target, axis, region, size, before, after, alpha, beta, k, nthreads)
+    _run(xc, gc, target, axis, region, divisor, before, after, alpha, beta, k, nthreads)
     if out is not None:
         if target is not out:
             np.copyto(out, target, casting="unsafe")
@@ -310,7 +305,7 @@ def lrn(x, /, size=5, alpha=1e-4, beta=0.75, k=1.0, *, axis=1, region="across",
     -------
     ndarray of float16/float32/float64 (float64 for integer or bool input).
     """
-    return _lrn_impl("lrn", x, None, size, alpha, beta, k, axis, region, window, out,
+    return _lrn_impl(x, None, size, alpha, beta, k, axis, region, window, out,
                      dtype, casting, order, num_threads)
 
 
@@ -323,5 +318,5 @@ def lrn_backward(grad_y, x, /, size=5, alpha=1e-4, beta=0.75, k=1.0, *, axis=1,
     the inner sum over the transposed window (the mirrored one for even sizes).
     Takes the same keywords as lrn.
     """
-    return _lrn_impl("lrn_backward", x, grad_y, size, alpha, beta, k, axis, region, window,
+    return _lrn_impl(x, grad_y, size, alpha, beta, k, axis, region, window,
                      out, dtype, casting, order, num_threads)

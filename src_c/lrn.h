@@ -53,6 +53,7 @@ typedef struct {
 enum { LRN_MODE_ROWS = 0, LRN_MODE_CL = 1, LRN_MODE_PACK = 2 };
 #define LRN_CL_MAXN 16
 #define LRN_CL_BLOCK 2048     /* elements per channels-last block */
+#define LRN_BOX_COLS 1024     /* values per running-sum row in the within region */
 
 static inline int lrn_across_mode(const lrn_job *J)
 {

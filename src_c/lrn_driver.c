@@ -16,7 +16,6 @@
 #define LRN_CACHE_BUDGET (192 * 1024)   /* scratch per thread aimed at L2 */
 #define LRN_WITHIN_BUDGET (512 * 1024)
 #define LRN_SERIAL_BELOW 32768          /* elements: below this, one thread */
-#define LRN_BOX_COLS 1024               /* as in lrn_target.h */
 
 static int lrn_target = -1;
 static volatile int lrn_forked = 0;

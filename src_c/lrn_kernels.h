@@ -280,23 +280,28 @@ static void F(strip_fwd_##N##_##MODE)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t
 LRN_STRIP_FWD_MODES(1) LRN_STRIP_FWD_MODES(2) LRN_STRIP_FWD_MODES(3) LRN_STRIP_FWD_MODES(4)
 LRN_STRIP_FWD_MODES(5) LRN_STRIP_FWD_MODES(6) LRN_STRIP_FWD_MODES(7) LRN_STRIP_FWD_MODES(8)
 
-/* 1 when done here (fast beta, N <= LRN_STRIP_MAXN) */
+/* The strip kernel KIND for window length n and the power mode, called with ARGS:
+ * 1 when there is one (fast beta, n <= LRN_STRIP_MAXN), else 0. */
+#define LRN_STRIP_CASE(KIND, N, ARGS)                                              \
+    case N:                                                                        \
+        if (pow_mode == LRN_POW_075) F(KIND##_##N##_1) ARGS;                        \
+        else if (pow_mode == LRN_POW_05) F(KIND##_##N##_2) ARGS;                    \
+        else F(KIND##_##N##_3) ARGS;                                               \
+        return 1;
+#define LRN_STRIP_DISPATCH(KIND, ARGS)                                             \
+    if (pow_mode == LRN_POW_GENERIC) return 0;                                     \
+    switch (n) {                                                                   \
+    LRN_STRIP_CASE(KIND, 1, ARGS) LRN_STRIP_CASE(KIND, 2, ARGS)                    \
+    LRN_STRIP_CASE(KIND, 3, ARGS) LRN_STRIP_CASE(KIND, 4, ARGS)                    \
+    LRN_STRIP_CASE(KIND, 5, ARGS) LRN_STRIP_CASE(KIND, 6, ARGS)                    \
+    LRN_STRIP_CASE(KIND, 7, ARGS) LRN_STRIP_CASE(KIND, 8, ARGS)                    \
+    }                                                                              \
+    return 0;
+
 static int F(strip_fwd)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy, ptrdiff_t C,
                         ptrdiff_t m, ptrdiff_t lo, ptrdiff_t n, T a, T k, int pow_mode)
 {
-#define LRN_CASE(N)                                                                \
-    case N:                                                                        \
-        if (pow_mode == 1) F(strip_fwd_##N##_1)(x, ldx, y, ldy, C, m, lo, a, k);   \
-        else if (pow_mode == 2) F(strip_fwd_##N##_2)(x, ldx, y, ldy, C, m, lo, a, k); \
-        else F(strip_fwd_##N##_3)(x, ldx, y, ldy, C, m, lo, a, k);                 \
-        return 1;
-    if (pow_mode == LRN_POW_GENERIC) return 0;
-    switch (n) {
-    LRN_CASE(1) LRN_CASE(2) LRN_CASE(3) LRN_CASE(4)
-    LRN_CASE(5) LRN_CASE(6) LRN_CASE(7) LRN_CASE(8)
-    }
-#undef LRN_CASE
-    return 0;
+    LRN_STRIP_DISPATCH(strip_fwd, (x, ldx, y, ldy, C, m, lo, a, k))
 }
 
 /* ---- across channels, backward ----------------------------------------------
@@ -472,19 +477,7 @@ static int F(strip_bwd)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t ldg, T 
                         ptrdiff_t ldy, ptrdiff_t C, ptrdiff_t m, ptrdiff_t lo, ptrdiff_t n,
                         T a, T k, T coef, int pow_mode)
 {
-#define LRN_CASE(N)                                                                \
-    case N:                                                                        \
-        if (pow_mode == 1) F(strip_bwd_##N##_1)(x, ldx, g, ldg, y, ldy, C, m, lo, a, k, coef); \
-        else if (pow_mode == 2) F(strip_bwd_##N##_2)(x, ldx, g, ldg, y, ldy, C, m, lo, a, k, coef); \
-        else F(strip_bwd_##N##_3)(x, ldx, g, ldg, y, ldy, C, m, lo, a, k, coef);   \
-        return 1;
-    if (pow_mode == LRN_POW_GENERIC) return 0;
-    switch (n) {
-    LRN_CASE(1) LRN_CASE(2) LRN_CASE(3) LRN_CASE(4)
-    LRN_CASE(5) LRN_CASE(6) LRN_CASE(7) LRN_CASE(8)
-    }
-#undef LRN_CASE
-    return 0;
+    LRN_STRIP_DISPATCH(strip_bwd, (x, ldx, g, ldg, y, ldy, C, m, lo, a, k, coef))
 }
 
 /* ---- across, channels contiguous (NHWC), windows of up to LRN_CL_MAXN taps ----

@@ -7,10 +7,6 @@
 #include "lrn_math.h"
 #include "lrn_simd.h"
 
-#ifndef LRN_BOX_COLS
-#define LRN_BOX_COLS 1024
-#endif
-
 #define T float
 #define F(name) name##_f32
 #define VT lrn_vf32
