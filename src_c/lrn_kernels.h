@@ -257,6 +257,28 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
         for (int o = N - 2; o >= 0; o--) sf[o] = sq[o] + sf[o + 1];                \
     } while (0)
 
+/* The same block where every step reads a channel inside the tensor and writes
+ * one (j in [0, C), c >= 0): rows reached by pointer steps, no selects.
+ * px: row j of the block's first step, back: from row j to row c = j - hi. */
+#define LRN_STRIP_MAIN_BLOCK(N, MODE)                                              \
+    do {                                                                           \
+        _Pragma("GCC unroll 16")                                                   \
+        for (int o = 0; o < N; o++) {                                              \
+            __builtin_prefetch(px + LRN_PF_DIST * VW);                             \
+            VT xv = F(vld)(px);                                                    \
+            VT v = xv * xv;                                                        \
+            sq[o] = v;                                                             \
+            pre = o ? pre + v : v;                                                 \
+            VT r = F(vld)(px - back) * VPOW(kv + av * (sf[o + 1] + pre), MODE);    \
+            F(vst)(py, r);                                                         \
+            px += ldx;                                                             \
+            py += ldy;                                                             \
+        }                                                                          \
+        sf[N - 1] = sq[N - 1];                                                     \
+        _Pragma("GCC unroll 16")                                                   \
+        for (int o = N - 2; o >= 0; o--) sf[o] = sq[o] + sf[o + 1];                \
+    } while (0)
+
 /* whole vectors of pixels only: m_full is a multiple of VW */
 #define LRN_STRIP_FWD(N, MODE)                                                     \
 static void F(strip_fwd_##N##_##MODE)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy, \
@@ -265,15 +287,17 @@ static void F(strip_fwd_##N##_##MODE)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t
 {                                                                                  \
     static const T zeros[LRN_VBYTES / sizeof(T)];                                  \
     const VT av = F(vsplat)(a), kv = F(vsplat)(k), zero = F(vsplat)(0);            \
-    ptrdiff_t U = C + N - 1, nb = (U + N - 1) / N;                                 \
+    ptrdiff_t U = C + N - 1, nb = (U + N - 1) / N, back = (N - 1 - lo) * ldx;      \
     for (ptrdiff_t p = 0; p < m_full; p += VW) {                                   \
         VT sq[N], sf[N + 1], pre = zero;                                           \
         for (int i = 0; i < N; i++) sq[i] = zero;                                  \
         for (int i = 0; i <= N; i++) sf[i] = zero;                                 \
         ptrdiff_t u0 = 0;                                                          \
         LRN_STRIP_BLOCK(N, MODE, 1);                                               \
-        for (u0 = N; u0 < (nb - 1) * N; u0 += N) LRN_STRIP_BLOCK(N, MODE, 0);      \
-        if (nb > 1) { u0 = (nb - 1) * N; LRN_STRIP_BLOCK(N, MODE, 1); }             \
+        const T *px = x + (N - lo) * ldx + p;                                      \
+        T *py = y + ldy + p;                                                       \
+        for (u0 = N; u0 + N - 1 < C + lo; u0 += N) LRN_STRIP_MAIN_BLOCK(N, MODE);  \
+        for (; u0 < nb * N; u0 += N) LRN_STRIP_BLOCK(N, MODE, 1);                  \
     }                                                                              \
 }
 #define LRN_STRIP_FWD_MODES(N) LRN_STRIP_FWD(N, 1) LRN_STRIP_FWD(N, 2) LRN_STRIP_FWD(N, 3)
@@ -605,9 +629,12 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
         return;
     }
     if (mode == LRN_MODE_ROWS) {
+        size_t esz = sizeof(T);
+        int strips = lrn_strip_stride_ok(J->xs[1], C, esz) && lrn_strip_stride_ok(J->ys[1], C, esz)
+                     && (!J->backward || lrn_strip_stride_ok(J->gs[1], C, esz));
         if (J->backward) {
             ptrdiff_t mf = m / VW * VW;
-            if (mf && F(strip_bwd)(x, J->xs[1], g, J->gs[1], y, J->ys[1], C, mf, lo, n, a, k,
+            if (mf && strips && F(strip_bwd)(x, J->xs[1], g, J->gs[1], y, J->ys[1], C, mf, lo, n, a, k,
                                    coef, J->pow_mode)) {
                 x += mf;
                 g += mf;
@@ -622,7 +649,7 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
             /* whole vectors in strips when the window is short, the rest in rows:
              * both sum in the same order, so the split never changes a bit */
             ptrdiff_t mf = m / VW * VW;
-            if (mf && F(strip_fwd)(x, J->xs[1], y, J->ys[1], C, mf, lo, n, a, k, J->pow_mode)) {
+            if (mf && strips && F(strip_fwd)(x, J->xs[1], y, J->ys[1], C, mf, lo, n, a, k, J->pow_mode)) {
                 x += mf;
                 y += mf;
                 m -= mf;
