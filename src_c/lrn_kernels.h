@@ -31,13 +31,8 @@
 static inline VT F(vsplat)(T a) { VT v = {0}; return v + a; }
 static inline VT F(vld)(const T *p) { VT v; memcpy(&v, p, sizeof v); return v; }
 static inline void F(vst)(T *p, VT v) { memcpy(p, &v, sizeof v); }
-static inline VT F(vldp)(const T *p, ptrdiff_t n)
-{
-    VT v = F(vsplat)(0);
-    memcpy(&v, p, (size_t)n * sizeof(T));
-    return v;
-}
-static inline void F(vstp)(T *p, VT v, ptrdiff_t n) { memcpy(p, &v, (size_t)n * sizeof(T)); }
+static inline VT F(vldp)(const T *p, ptrdiff_t n) { return F(lrn_vldp)(p, n); }
+static inline void F(vstp)(T *p, VT v, ptrdiff_t n) { F(lrn_vstp)(p, v, n); }
 /* a vector at p of which rem values are valid (rem >= VW: a whole one) */
 static inline VT F(vldr)(const T *p, ptrdiff_t rem)
 {
@@ -242,13 +237,13 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
             if (GUARD && u >= U) break;                                            \
             const T *xj = (size_t)j < (size_t)C ? x + j * ldx + p : zeros;         \
             __builtin_prefetch(x + (j < C ? j : C - 1) * ldx + p + LRN_PF_DIST * VW); \
-            VT xv = F(vld)(xj);                                                    \
+            VT xv = F(vldr)(xj, rem);                                              \
             VT v = xv * xv;                                                        \
             sq[o] = v;                                                             \
             pre = o ? pre + v : v;                                                 \
             if (!GUARD || c >= 0) {                                                \
-                VT r = F(vld)(x + c * ldx + p) * VPOW(kv + av * (sf[o + 1] + pre), MODE); \
-                F(vst)(y + c * ldy + p, r);                                        \
+                VT r = F(vldr)(x + c * ldx + p, rem) * VPOW(kv + av * (sf[o + 1] + pre), MODE); \
+                F(vstr)(y + c * ldy + p, r, rem);                                  \
             }                                                                      \
         }                                                                          \
         /* the block is complete: its suffix sums, for the next block */          \
@@ -279,16 +274,17 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
         for (int o = N - 2; o >= 0; o--) sf[o] = sq[o] + sf[o + 1];                \
     } while (0)
 
-/* whole vectors of pixels only: m_full is a multiple of VW */
+/* a partial last vector (rem < VW values) goes through the guarded blocks */
 #define LRN_STRIP_FWD(N, MODE)                                                     \
 static void F(strip_fwd_##N##_##MODE)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy, \
-                                      ptrdiff_t C, ptrdiff_t m_full, ptrdiff_t lo,  \
+                                      ptrdiff_t C, ptrdiff_t m, ptrdiff_t lo,       \
                                       T a, T k)                                    \
 {                                                                                  \
     static const T zeros[LRN_VBYTES / sizeof(T)];                                  \
     const VT av = F(vsplat)(a), kv = F(vsplat)(k), zero = F(vsplat)(0);            \
     ptrdiff_t U = C + N - 1, nb = (U + N - 1) / N, back = (N - 1 - lo) * ldx;      \
-    for (ptrdiff_t p = 0; p < m_full; p += VW) {                                   \
+    for (ptrdiff_t p = 0; p < m; p += VW) {                                        \
+        ptrdiff_t rem = m - p;                                                     \
         VT sq[N], sf[N + 1], pre = zero;                                           \
         for (int i = 0; i < N; i++) sq[i] = zero;                                  \
         for (int i = 0; i <= N; i++) sf[i] = zero;                                 \
@@ -296,7 +292,8 @@ static void F(strip_fwd_##N##_##MODE)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t
         LRN_STRIP_BLOCK(N, MODE, 1);                                               \
         const T *px = x + (N - lo) * ldx + p;                                      \
         T *py = y + ldy + p;                                                       \
-        for (u0 = N; u0 + N - 1 < C + lo; u0 += N) LRN_STRIP_MAIN_BLOCK(N, MODE);  \
+        for (u0 = N; rem >= VW && u0 + N - 1 < C + lo; u0 += N)                    \
+            LRN_STRIP_MAIN_BLOCK(N, MODE);                                         \
         for (; u0 < nb * N; u0 += N) LRN_STRIP_BLOCK(N, MODE, 1);                  \
     }                                                                              \
 }
@@ -438,7 +435,7 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
             if (GUARD && u >= U) break;                                            \
             const T *xj = (size_t)j < (size_t)C ? x + j * ldx + p : zeros;         \
             __builtin_prefetch(x + (j < C ? j : C - 1) * ldx + p + LRN_PF_DIST * VW); \
-            VT xv = F(vld)(xj);                                                    \
+            VT xv = F(vldr)(xj, rem);                                              \
             VT v = xv * xv;                                                        \
             sqA[o] = v;                                                            \
             preA = o ? preA + v : v;                                               \
@@ -449,15 +446,52 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
                 VT sv = kv + av * (sfA[o + 1] + preA);                             \
                 VT t = VPOW(sv, MODE);                                             \
                 F(vst)(tr + ((cr % N) * VW), t);                                   \
-                r = F(vld)(gc) * (F(vld)(x + cr * ldx + p) * t) * (av * VPOW(sv, LRN_POW_1)); \
+                r = F(vldr)(gc, rem) * (F(vldr)(x + cr * ldx + p, rem) * t)           \
+                    * (av * VPOW(sv, LRN_POW_1));                                  \
             }                                                                      \
             sqB[o] = r;                                                            \
             preB = o ? preB + r : r;                                               \
             if (!GUARD || cout >= 0) {                                             \
-                VT d = F(vld)(g + cout * ldg + p) * F(vld)(tr + ((cout % N) * VW)) \
-                       - cv * F(vld)(x + cout * ldx + p) * (sfB[o + 1] + preB);    \
-                F(vst)(y + cout * ldy + p, d);                                     \
+                VT d = F(vldr)(g + cout * ldg + p, rem) * F(vld)(tr + ((cout % N) * VW)) \
+                       - cv * F(vldr)(x + cout * ldx + p, rem) * (sfB[o + 1] + preB); \
+                F(vstr)(y + cout * ldy + p, d, rem);                               \
             }                                                                      \
+        }                                                                          \
+        sfA[N - 1] = sqA[N - 1];                                                   \
+        sfB[N - 1] = sqB[N - 1];                                                   \
+        _Pragma("GCC unroll 16")                                                   \
+        for (int o = N - 2; o >= 0; o--) {                                         \
+            sfA[o] = sqA[o] + sfA[o + 1];                                          \
+            sfB[o] = sqB[o] + sfB[o + 1];                                          \
+        }                                                                          \
+    } while (0)
+
+/* The same step where every channel read is inside the tensor and a dx is
+ * written (j < C, 0 <= cr < C, cout >= 0): rows reached by pointer steps.  px: row
+ * j, pg: g row cr, py: dx row cout; the t ring slot of cr is (o + 1) % N, that of
+ * cout tslot[o]. */
+#define LRN_STRIP_BWD_MAIN(N, MODE)                                                \
+    do {                                                                           \
+        _Pragma("GCC unroll 16")                                                   \
+        for (int o = 0; o < N; o++) {                                              \
+            __builtin_prefetch(px + LRN_PF_DIST * VW);                             \
+            __builtin_prefetch(pg + LRN_PF_DIST * VW);                             \
+            VT xv = F(vld)(px);                                                    \
+            VT v = xv * xv;                                                        \
+            sqA[o] = v;                                                            \
+            preA = o ? preA + v : v;                                               \
+            VT sv = kv + av * (sfA[o + 1] + preA);                                 \
+            VT t = VPOW(sv, MODE);                                                 \
+            F(vst)(tr + ((o + 1) % N) * VW, t);                                    \
+            VT r = F(vld)(pg) * (F(vld)(px - backr) * t) * (av * VPOW(sv, LRN_POW_1)); \
+            sqB[o] = r;                                                            \
+            preB = o ? preB + r : r;                                               \
+            VT d = F(vld)(pg - backg) * F(vld)(tr + tslot[o])                      \
+                   - cv * F(vld)(px - backo) * (sfB[o + 1] + preB);                \
+            F(vst)(py, d);                                                         \
+            px += ldx;                                                             \
+            pg += ldg;                                                             \
+            py += ldy;                                                             \
         }                                                                          \
         sfA[N - 1] = sqA[N - 1];                                                   \
         sfB[N - 1] = sqB[N - 1];                                                   \
@@ -470,27 +504,28 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
 
 #define LRN_STRIP_BWD(N, MODE)                                                     \
 static void F(strip_bwd_##N##_##MODE)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t ldg, \
-                                      T *y, ptrdiff_t ldy, ptrdiff_t C, ptrdiff_t m_full, \
+                                      T *y, ptrdiff_t ldy, ptrdiff_t C, ptrdiff_t m, \
                                       ptrdiff_t lo, T a, T k, T coef)               \
 {                                                                                  \
     static const T zeros[LRN_VBYTES / sizeof(T)];                                  \
     T tr[N * (LRN_VBYTES / sizeof(T))] = {0};                                      \
     const VT av = F(vsplat)(a), kv = F(vsplat)(k), cv = F(vsplat)(coef);           \
     const VT zero = F(vsplat)(0);                                                  \
-    ptrdiff_t U = C + lo + N - 1, nb = (U + N - 1) / N;                            \
-    /* guarded blocks: the first two (cr < 0, cout < 0) and those where cr >= C */ \
-    ptrdiff_t first_free = 2 * N, last_free = C + N - 1;  /* u in [.., ..) need no guard */ \
-    for (ptrdiff_t p = 0; p < m_full; p += VW) {                                   \
+    ptrdiff_t U = C + lo + N - 1, nb = (U + N - 1) / N, tslot[N];                  \
+    ptrdiff_t backr = (N - 1 - lo) * ldx, backo = (N - 1) * ldx, backg = lo * ldg; \
+    for (int o = 0; o < N; o++) tslot[o] = ((o + 1 - lo) % N + N) % N * VW;        \
+    for (ptrdiff_t p = 0; p < m; p += VW) {                                        \
+        ptrdiff_t rem = m - p;                                                     \
         VT sqA[N], sfA[N + 1], sqB[N], sfB[N + 1], preA = zero, preB = zero;       \
         for (int i = 0; i < N; i++) sqA[i] = sqB[i] = zero;                        \
         for (int i = 0; i <= N; i++) sfA[i] = sfB[i] = zero;                       \
-        for (ptrdiff_t b = 0; b < nb; b++) {                                       \
-            ptrdiff_t u0 = b * N;                                                  \
-            if (u0 >= first_free && u0 + N <= last_free)                           \
-                LRN_STRIP_BWD_STEP(N, MODE, 0);                                    \
-            else                                                                   \
-                LRN_STRIP_BWD_STEP(N, MODE, 1);                                    \
-        }                                                                          \
+        /* guarded: the first two blocks (cr < 0, cout < 0) and the last ones */   \
+        ptrdiff_t u0 = 0;                                                          \
+        for (; u0 < 2 * N && u0 < nb * N; u0 += N) LRN_STRIP_BWD_STEP(N, MODE, 1);   \
+        const T *px = x + (u0 - lo) * ldx + p, *pg = g + (u0 - N + 1) * ldg + p;   \
+        T *py = y + (u0 - N + 1 - lo) * ldy + p;                                   \
+        for (; rem >= VW && u0 + N - 1 < C + lo; u0 += N) LRN_STRIP_BWD_MAIN(N, MODE); \
+        for (; u0 < nb * N; u0 += N) LRN_STRIP_BWD_STEP(N, MODE, 1);               \
     }                                                                              \
 }
 #define LRN_STRIP_BWD_MODES(N) LRN_STRIP_BWD(N, 1) LRN_STRIP_BWD(N, 2) LRN_STRIP_BWD(N, 3)
@@ -632,31 +667,19 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
         size_t esz = sizeof(T);
         int strips = lrn_strip_stride_ok(J->xs[1], C, esz) && lrn_strip_stride_ok(J->ys[1], C, esz)
                      && (!J->backward || lrn_strip_stride_ok(J->gs[1], C, esz));
+        /* strips when the window is short and the power fast (a partial last vector
+         * included), else rows: both add in the same order, so the choice never
+         * changes a bit */
         if (J->backward) {
-            ptrdiff_t mf = m / VW * VW;
-            if (mf && strips && F(strip_bwd)(x, J->xs[1], g, J->gs[1], y, J->ys[1], C, mf, lo, n, a, k,
-                                   coef, J->pow_mode)) {
-                x += mf;
-                g += mf;
-                y += mf;
-                m -= mf;
-            }
-            if (m)
+            if (!(strips && F(strip_bwd)(x, J->xs[1], g, J->gs[1], y, J->ys[1], C, m, lo, n,
+                                         a, k, coef, J->pow_mode)))
                 F(across_bwd_rows)(x, J->xs[1], g, J->gs[1], y, J->ys[1], C, m, lo, hi, a, k,
                                    coef, J->pow_mode, J->beta, J->beta_parity, mem);
         }
-        else {
-            /* whole vectors in strips when the window is short, the rest in rows:
-             * both sum in the same order, so the split never changes a bit */
-            ptrdiff_t mf = m / VW * VW;
-            if (mf && strips && F(strip_fwd)(x, J->xs[1], y, J->ys[1], C, mf, lo, n, a, k, J->pow_mode)) {
-                x += mf;
-                y += mf;
-                m -= mf;
-            }
-            if (m)
-                F(across_fwd_rows)(x, J->xs[1], y, J->ys[1], C, m, lo, hi, a, k,
-                                   J->pow_mode, J->beta, J->beta_parity, mem);
+        else if (!(strips && F(strip_fwd)(x, J->xs[1], y, J->ys[1], C, m, lo, n, a, k,
+                                          J->pow_mode))) {
+            F(across_fwd_rows)(x, J->xs[1], y, J->ys[1], C, m, lo, hi, a, k,
+                               J->pow_mode, J->beta, J->beta_parity, mem);
         }
         return;
     }

@@ -7,7 +7,10 @@
  *   AVX2      the same for float (two Newton steps on 12-bit estimates);
  *             IEEE sqrt and division for double
  *   others    IEEE sqrt and division, lane by lane (SSE2, NEON, ...)
- * 0 and inf map exactly (0 -> inf, inf -> 0); negative and NaN give NaN. */
+ * 0 and inf map exactly (0 -> inf, inf -> 0); negative and NaN give NaN.
+ * Also per instruction set: the first n < width lanes of a vector loaded or
+ * stored (lrn_vldp_*, lrn_vstp_*; the other lanes read as 0 and are not
+ * written): masked loads and stores on AVX-512 and AVX2, lane by lane else. */
 #ifndef LRN_FAST_SIMD_H
 #define LRN_FAST_SIMD_H
 
@@ -66,6 +69,23 @@ static inline VT NAME(VT sv, int mode)                                          
 LRN_AVX512_VPOW(lrn_vpow_f32, lrn_vf32, __m512, ps, __mmask16, 1, -0.0f)
 LRN_AVX512_VPOW(lrn_vpow_f64, lrn_vf64, __m512d, pd, __mmask8, 2, -0.0)
 
+static inline lrn_vf32 lrn_vldp_f32(const float *p, ptrdiff_t n)
+{
+    return (lrn_vf32)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p);
+}
+static inline void lrn_vstp_f32(float *p, lrn_vf32 v, ptrdiff_t n)
+{
+    _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), (__m512)v);
+}
+static inline lrn_vf64 lrn_vldp_f64(const double *p, ptrdiff_t n)
+{
+    return (lrn_vf64)_mm512_maskz_loadu_pd((__mmask8)((1u << n) - 1), p);
+}
+static inline void lrn_vstp_f64(double *p, lrn_vf64 v, ptrdiff_t n)
+{
+    _mm512_mask_storeu_pd(p, (__mmask8)((1u << n) - 1), (__m512d)v);
+}
+
 #elif LRN_VBYTES == 32
 #include <immintrin.h>
 
@@ -101,6 +121,29 @@ static inline lrn_vf32 lrn_vpow_f32(lrn_vf32 sv, int mode)
     return (lrn_vf32)_mm256_blendv_ps(r, zero, isinf);
 }
 
+/* lanes [0, n) of a mask: -1, the others 0 (32-bit lanes; a double lane is two) */
+static const int lrn_mask_tab[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+static inline __m256i lrn_mask8(ptrdiff_t n32)
+{
+    return _mm256_loadu_si256((const __m256i *)(lrn_mask_tab + 8 - n32));
+}
+static inline lrn_vf32 lrn_vldp_f32(const float *p, ptrdiff_t n)
+{
+    return (lrn_vf32)_mm256_maskload_ps(p, lrn_mask8(n));
+}
+static inline void lrn_vstp_f32(float *p, lrn_vf32 v, ptrdiff_t n)
+{
+    _mm256_maskstore_ps(p, lrn_mask8(n), (__m256)v);
+}
+static inline lrn_vf64 lrn_vldp_f64(const double *p, ptrdiff_t n)
+{
+    return (lrn_vf64)_mm256_maskload_pd(p, lrn_mask8(2 * n));
+}
+static inline void lrn_vstp_f64(double *p, lrn_vf64 v, ptrdiff_t n)
+{
+    _mm256_maskstore_pd(p, lrn_mask8(2 * n), (__m256d)v);
+}
+
 static inline lrn_vf64 lrn_vpow_f64(lrn_vf64 sv, int mode)
 {
     __m256d v = (__m256d)sv, one = _mm256_set1_pd(1.0);
@@ -126,6 +169,20 @@ static inline VT NAME(VT s, int mode)                                           
 }
 LRN_LANES_VPOW(lrn_vpow_f32, lrn_vf32, float, __builtin_sqrtf)
 LRN_LANES_VPOW(lrn_vpow_f64, lrn_vf64, double, __builtin_sqrt)
+
+#define LRN_LANES_PARTIAL(SUF, VT, T)                                              \
+static inline VT lrn_vldp_##SUF(const T *p, ptrdiff_t n)                           \
+{                                                                                  \
+    VT v = {0};                                                                    \
+    for (ptrdiff_t i = 0; i < n; i++) v[i] = p[i];                                 \
+    return v;                                                                      \
+}                                                                                  \
+static inline void lrn_vstp_##SUF(T *p, VT v, ptrdiff_t n)                         \
+{                                                                                  \
+    for (ptrdiff_t i = 0; i < n; i++) p[i] = v[i];                                 \
+}
+LRN_LANES_PARTIAL(f32, lrn_vf32, float)
+LRN_LANES_PARTIAL(f64, lrn_vf64, double)
 #endif
 
 #endif
