@@ -31,43 +31,49 @@ typedef double lrn_vf64 __attribute__((vector_size(LRN_VBYTES)));
 #if LRN_VBYTES == 64
 #include <immintrin.h>
 
-#define LRN_AVX512_VPOW(NAME, VT, MT, SUF, MASKT, STEPS, SIGNBIT)                   \
+/* Subnormal s stay exact: no s / 2 is formed (it would round).
+ * s^-0.75: y0 = rsqrt(s) rsqrt(s rsqrt(s)) from two 14-bit estimates (relative
+ * error < 1e-4), then Newton steps on y^4 s^3 = 1, y += y (1 - e) / 4 with
+ * e = (y s)^3 y, which stays in range for every finite s > 0 (y s = s^(1/4)); each
+ * step squares the error (times 2.5).  Zero and inf are fixed up by class
+ * (vfixupimm; table: nibble per class QNaN, SNaN, 0, 1, -inf, +inf, <0, >0):
+ *   s^-0.75, s^-0.5: 0 -> +inf, +inf -> +0      tokens 5, 8
+ *   1/s:             +-0 -> +-inf, +-inf -> +-0 tokens 6, 7 (-inf), 8 (+inf)
+ * the other classes keep the computed value (NaN for NaN and s < 0). */
+#define LRN_FIX_SQRT 0x00800500
+#define LRN_FIX_RCP 0x00870600
+#define LRN_AVX512_VPOW(NAME, VT, MT, SUF, STEPS, TABLE)                            \
 static inline VT NAME(VT sv, int mode)                                             \
 {                                                                                  \
-    MT v = (MT)sv;                                                                 \
-    const MT zero = _mm512_setzero_##SUF(), inf = _mm512_set1_##SUF(__builtin_inf()); \
-    MASKT is0 = _mm512_cmp_##SUF##_mask(v, zero, _CMP_EQ_OQ);                       \
-    MASKT isinf = _mm512_cmp_##SUF##_mask(v, inf, _CMP_EQ_OQ);                      \
-    MT r;                                                                          \
+    MT v = (MT)sv, r;                                                              \
     if (mode == LRN_POW_1) {                                                       \
         r = _mm512_rcp14_##SUF(v);                                                 \
         for (int i = 0; i < STEPS; i++)                                            \
             r = _mm512_mul_##SUF(r, _mm512_fnmadd_##SUF(v, r, _mm512_set1_##SUF(2.0))); \
-        /* 1/(+-0) = +-inf */                                                      \
-        r = _mm512_mask_mov_##SUF(r, is0, _mm512_or_##SUF(inf,                      \
-                _mm512_and_##SUF(v, _mm512_set1_##SUF(SIGNBIT))));                  \
+        return (VT)_mm512_fixupimm_##SUF(r, v, TABLE(LRN_FIX_RCP), 0);              \
+    }                                                                              \
+    MT q = _mm512_rsqrt14_##SUF(v);                                                \
+    if (mode == LRN_POW_05) {      /* q += q (1 - s q^2) / 2, without s / 2 */      \
+        for (int i = 0; i < STEPS; i++) {                                          \
+            MT e = _mm512_mul_##SUF(_mm512_mul_##SUF(v, q), q);                    \
+            MT d = _mm512_fnmadd_##SUF(e, _mm512_set1_##SUF(0.5), _mm512_set1_##SUF(0.5)); \
+            q = _mm512_fmadd_##SUF(q, d, q);                                       \
+        }                                                                          \
+        r = q;                                                                     \
     }                                                                              \
     else {                                                                         \
-        MT hv = _mm512_mul_##SUF(v, _mm512_set1_##SUF(0.5));                       \
-        MT q = _mm512_rsqrt14_##SUF(v);                                            \
-        for (int i = 0; i < STEPS; i++)                                            \
-            q = _mm512_mul_##SUF(q, _mm512_fnmadd_##SUF(_mm512_mul_##SUF(hv, q), q,  \
-                                                     _mm512_set1_##SUF(1.5)));     \
-        if (mode == LRN_POW_05) r = q;                                             \
-        else {          /* s^-0.75 = q (q s^0.25) with s^0.25 = 1/sqrt(q) */       \
-            MT hq = _mm512_mul_##SUF(q, _mm512_set1_##SUF(0.5));                   \
-            MT h = _mm512_rsqrt14_##SUF(q);                                        \
-            for (int i = 0; i < STEPS; i++)                                        \
-                h = _mm512_mul_##SUF(h, _mm512_fnmadd_##SUF(_mm512_mul_##SUF(hq, h), h, \
-                                                         _mm512_set1_##SUF(1.5))); \
-            r = _mm512_mul_##SUF(q, _mm512_mul_##SUF(q, h));                       \
+        r = _mm512_mul_##SUF(q, _mm512_rsqrt14_##SUF(_mm512_mul_##SUF(v, q)));     \
+        for (int i = 0; i < STEPS; i++) {                                          \
+            MT w = _mm512_mul_##SUF(r, v);                                         \
+            MT e = _mm512_mul_##SUF(_mm512_mul_##SUF(_mm512_mul_##SUF(w, w), w), r); \
+            MT d = _mm512_fnmadd_##SUF(e, _mm512_set1_##SUF(0.25), _mm512_set1_##SUF(0.25)); \
+            r = _mm512_fmadd_##SUF(r, d, r);                                       \
         }                                                                          \
-        r = _mm512_mask_mov_##SUF(r, is0, inf);                                    \
     }                                                                              \
-    return (VT)_mm512_mask_mov_##SUF(r, isinf, zero);                              \
+    return (VT)_mm512_fixupimm_##SUF(r, v, TABLE(LRN_FIX_SQRT), 0);                 \
 }
-LRN_AVX512_VPOW(lrn_vpow_f32, lrn_vf32, __m512, ps, __mmask16, 1, -0.0f)
-LRN_AVX512_VPOW(lrn_vpow_f64, lrn_vf64, __m512d, pd, __mmask8, 2, -0.0)
+LRN_AVX512_VPOW(lrn_vpow_f32, lrn_vf32, __m512, ps, 1, _mm512_set1_epi32)
+LRN_AVX512_VPOW(lrn_vpow_f64, lrn_vf64, __m512d, pd, 2, _mm512_set1_epi64)
 
 static inline lrn_vf32 lrn_vldp_f32(const float *p, ptrdiff_t n)
 {
@@ -89,32 +95,43 @@ static inline void lrn_vstp_f64(double *p, lrn_vf64 v, ptrdiff_t n)
 #elif LRN_VBYTES == 32
 #include <immintrin.h>
 
-static inline __m256 lrn_nr_rsqrt8(__m256 hs, __m256 y)     /* hs = s / 2 */
+/* one Newton step for y ~ 1/sqrt(s): y += y (1 - s y^2) / 2 (no s / 2, which
+ * would round for a subnormal s) */
+static inline __m256 lrn_nr_rsqrt8(__m256 s, __m256 y)
 {
-    return _mm256_mul_ps(y, _mm256_fnmadd_ps(_mm256_mul_ps(hs, y), y, _mm256_set1_ps(1.5f)));
+    __m256 half = _mm256_set1_ps(0.5f);
+    __m256 d = _mm256_fnmadd_ps(_mm256_mul_ps(_mm256_mul_ps(s, y), y), half, half);
+    return _mm256_fmadd_ps(y, d, y);
 }
 
+/* rsqrt_ps and rcp_ps read a subnormal as 0: such s are scaled by 2^24 first and
+ * the result by 2^(24 beta) after (exact powers of two). */
 static inline lrn_vf32 lrn_vpow_f32(lrn_vf32 sv, int mode)
 {
-    __m256 v = (__m256)sv;
+    __m256 v = (__m256)sv, one = _mm256_set1_ps(1.0f);
     const __m256 zero = _mm256_setzero_ps(), inf = _mm256_set1_ps(__builtin_inff());
     __m256 is0 = _mm256_cmp_ps(v, zero, _CMP_EQ_OQ);
     __m256 isinf = _mm256_cmp_ps(v, inf, _CMP_EQ_OQ);
+    __m256 sub = _mm256_and_ps(_mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), v),
+                                             _mm256_set1_ps(1.17549435e-38f), _CMP_LT_OQ),
+                               _mm256_cmp_ps(v, zero, _CMP_NEQ_UQ));
+    v = _mm256_blendv_ps(v, _mm256_mul_ps(v, _mm256_set1_ps(16777216.0f)), sub);
     __m256 r;
     if (mode == LRN_POW_1) {
         r = _mm256_rcp_ps(v);                      /* 12 bits: two Newton steps */
         r = _mm256_mul_ps(r, _mm256_fnmadd_ps(v, r, _mm256_set1_ps(2.0f)));
         r = _mm256_mul_ps(r, _mm256_fnmadd_ps(v, r, _mm256_set1_ps(2.0f)));
+        r = _mm256_mul_ps(r, _mm256_blendv_ps(one, _mm256_set1_ps(16777216.0f), sub));
         r = _mm256_blendv_ps(r, _mm256_or_ps(inf, _mm256_and_ps(v, _mm256_set1_ps(-0.0f))), is0);
     }
     else {
-        __m256 hv = _mm256_mul_ps(v, _mm256_set1_ps(0.5f));
-        __m256 q = lrn_nr_rsqrt8(hv, lrn_nr_rsqrt8(hv, _mm256_rsqrt_ps(v)));
-        if (mode == LRN_POW_05) r = q;
+        __m256 q = lrn_nr_rsqrt8(v, lrn_nr_rsqrt8(v, _mm256_rsqrt_ps(v)));
+        if (mode == LRN_POW_05)
+            r = _mm256_mul_ps(q, _mm256_blendv_ps(one, _mm256_set1_ps(4096.0f), sub));
         else {
-            __m256 hq = _mm256_mul_ps(q, _mm256_set1_ps(0.5f));
-            __m256 h = lrn_nr_rsqrt8(hq, lrn_nr_rsqrt8(hq, _mm256_rsqrt_ps(q)));
-            r = _mm256_mul_ps(q, _mm256_mul_ps(q, h));
+            __m256 h = lrn_nr_rsqrt8(q, lrn_nr_rsqrt8(q, _mm256_rsqrt_ps(q)));
+            r = _mm256_mul_ps(_mm256_mul_ps(q, _mm256_mul_ps(q, h)),
+                              _mm256_blendv_ps(one, _mm256_set1_ps(262144.0f), sub));
         }
         r = _mm256_blendv_ps(r, inf, is0);
     }

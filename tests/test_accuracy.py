@@ -65,3 +65,34 @@ def test_float32_long_channels_dynamic_range(beta):
     assert _forward_rel_error(lrn_fast.lrn(x, **kw), reference.lrn(x, **kw)) <= 1e-6
     want = reference.lrn_backward(g, x, **kw)
     assert np.max(np.abs(lrn_fast.lrn_backward(g, x, **kw) - want)) <= 1e-6 * np.max(np.abs(want))
+
+
+@pytest.mark.parametrize("beta", BETAS)
+@pytest.mark.parametrize("size", [1, 5])
+def test_float32_power_over_the_whole_range(beta, size):
+    """s = k + alpha/n sum x^2 from the smallest subnormal to near FLT_MAX (k = 0): every
+    power path, every dispatch target, within 1e-6 where s^-beta itself is a normal
+    float32 (the power is applied before the product with x).  Legacy rsqrt/rcp
+    estimates read a subnormal s as 0; they must not return NaN or inf here."""
+    rng = np.random.default_rng(11)
+    # log-uniform magnitudes: squares from ~1e-45 to ~3e38
+    x = np.exp(rng.uniform(np.log(1e-22), np.log(1.8e19), (1, 8, 40000))).astype(np.float32)
+    x *= rng.choice(np.float32([-1, 1]), x.shape)
+    kw = dict(size=size, alpha=float(size), beta=beta, k=0.0)
+    y = lrn_fast.lrn(x, **kw)
+    # the reference with the squares rounded to float32 first, as the kernels form them
+    # (a square below FLT_MIN keeps fewer digits): s summed in float64, then x s^-beta
+    sq = (x * x).astype(np.float64)
+    base = np.zeros_like(sq)
+    for c in range(x.shape[1]):
+        lo, hi = max(0, c - (size - 1) // 2), min(x.shape[1], c + size // 2 + 1)
+        base[:, c] = sq[:, lo:hi].sum(axis=1)
+    with np.errstate(all="ignore"):
+        t = base ** -beta
+        want = x * t
+    usable = (base > 0) & (base < 3.4e38) & (t > 1.2e-38) & (t < 3e38) & (np.abs(want) > 1.2e-38) \
+        & (np.abs(want) < 3e38)
+    assert usable.mean() > 0.2   # a wide part of the range is tested (least for beta = 2)
+    assert np.isfinite(y[usable]).all(), lrn_fast.runtime_info()["dispatch"]
+    err = float(np.max(np.abs(y[usable] - want[usable]) / np.abs(want[usable])))
+    assert err <= 1e-6, f"relative error {err:.2e} on {lrn_fast.runtime_info()['dispatch']}"
