@@ -97,6 +97,15 @@ static inline int lrn_within_planar(const lrn_job *J)
     return (lx < 0 ? -lx : lx) <= (cx < 0 ? -cx : cx) && nl <= LRN_CL_MAXN;
 }
 
+/* Within: the axis of smaller stride (last spatial axis planar, channels
+ * interleaved) has unit stride in x, y (and g): the buffer passes can run in
+ * contiguous runs. */
+static inline int lrn_within_unit(const lrn_job *J, int planar)
+{
+    int d = planar ? J->ndim - 1 : 1;
+    return J->xs[d] == 1 && J->ys[d] == 1 && (!J->backward || J->gs[d] == 1);
+}
+
 /* Within, the last spatial axis summed by shifted sums over a zero-padded
  * buffer (windows up to LRN_CL_MAXN taps), else by running sums like the others. */
 static inline int lrn_within_shifted(const lrn_job *J)

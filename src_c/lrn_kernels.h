@@ -797,6 +797,42 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
         }                                                                          \
     } while (0)
 
+/* The same visit in runs of contiguous elements, when the axis of smaller stride
+ * has unit stride in every array (lrn_within_unit): RUN sees ox, og, oy, bi and
+ * the run length len (last planar, cc interleaved). */
+#define LRN_FOR_RUNS(J, cc, planar, wp, RUN)                                           \
+    do {                                                                           \
+        int nsp = (J)->ndim - 2;                                                   \
+        ptrdiff_t idx[LRN_MAXDIM];                                                 \
+        ptrdiff_t last = (J)->shape[(J)->ndim - 1];                                \
+        ptrdiff_t lx = (J)->xs[(J)->ndim - 1], lg = (J)->gs[(J)->ndim - 1],        \
+                  ly = (J)->ys[(J)->ndim - 1];                                     \
+        ptrdiff_t cx = (J)->xs[1], cg = (J)->gs[1], cy = (J)->ys[1];               \
+        ptrdiff_t nlines = P / last;                                               \
+        for (int d_ = 0; d_ < nsp; d_++) idx[d_] = 0;                              \
+        ptrdiff_t bx = 0, bg = 0, by = 0;                                          \
+        for (ptrdiff_t ln = 0; ln < nlines; ln++) {                                \
+            ptrdiff_t nrun = (planar) ? (cc) : last, len = (planar) ? last : (cc);  \
+            for (ptrdiff_t q = 0; q < nrun; q++) {                                 \
+                ptrdiff_t ox = bx + q * ((planar) ? cx : lx);                      \
+                ptrdiff_t og = bg + q * ((planar) ? cg : lg);                      \
+                ptrdiff_t oy = by + q * ((planar) ? cy : ly);                      \
+                ptrdiff_t bi = (planar) ? (ln * (cc) + q) * (wp) : (ln * (wp) + q) * (cc); \
+                (void)og; (void)oy;                                                \
+                RUN                                                                \
+            }                                                                      \
+            for (int d_ = nsp - 2; d_ >= 0; d_--) {                                \
+                int ax = d_ + 2;                                                   \
+                idx[d_]++;                                                         \
+                bx += (J)->xs[ax]; bg += (J)->gs[ax]; by += (J)->ys[ax];           \
+                if (idx[d_] < (J)->shape[ax]) break;                               \
+                bx -= idx[d_] * (J)->xs[ax]; bg -= idx[d_] * (J)->gs[ax];          \
+                by -= idx[d_] * (J)->ys[ax];                                       \
+                idx[d_] = 0;                                                       \
+            }                                                                      \
+        }                                                                          \
+    } while (0)
+
 /* Box sum of the buffer along every spatial axis, with the taps given per axis
  * (swap = 1 mirrors them, for the backward). */
 /* Box sum of the buffer along every spatial axis but the last, with the taps
@@ -863,6 +899,25 @@ static void F(zero_gaps)(T *buf, ptrdiff_t nseg, ptrdiff_t last, ptrdiff_t wp, p
     for (ptrdiff_t sg = 0; sg < nseg; sg++) memset(buf + (sg * wp + last) * unit, 0, gap);
 }
 
+/* The backward after r = g x t (a / s) is in S: r summed over the mirrored
+ * window, then dx = g t - 2 beta x (that sum). */
+static void F(within_bwd_tail)(const lrn_job *J, const T *x, const T *g, T *y, T *S,
+                               const T *t, T *P0, ptrdiff_t cc, ptrdiff_t P, ptrdiff_t wp,
+                               T coef, T *mem)
+{
+    int nsp = J->ndim - 2, planar = lrn_within_planar(J), shifted = lrn_within_shifted(J);
+    ptrdiff_t last = J->shape[J->ndim - 1], lo = J->lo[nsp - 1], hi = J->hi[nsp - 1];
+    ptrdiff_t unit = planar ? 1 : cc, nseg = planar ? P / last * cc : P / last;
+    T *Rs = S;
+    if (shifted) {
+        F(zero_gaps)(S, nseg, last, wp, unit);
+        F(last_axis)(P0, S, nseg, wp, unit, lo + hi + 1, hi);   /* mirrored: hi before */
+        Rs = P0;
+    }
+    F(box_all)(J, Rs, cc, shifted, wp, 1, mem);
+    LRN_FOR_BLOCK(J, cc, planar, wp, { y[oy] = g[og] * t[bi] - coef * x[ox] * Rs[bi]; });
+}
+
 static void F(within_item)(const lrn_job *J, ptrdiff_t item, void *work)
 {
     ptrdiff_t C = J->shape[1];
@@ -896,6 +951,40 @@ static void F(within_item)(const lrn_job *J, ptrdiff_t item, void *work)
         S = P1;
     }
     F(box_all)(J, S, cc, shifted, wp, 0, mem);
+    const VT av = F(vsplat)(a), kv = F(vsplat)(k);
+    if (pow_mode != LRN_POW_GENERIC && lrn_within_unit(J, planar)) {
+        /* fast powers over contiguous runs: s = k + a S, its power and the
+         * product in one pass over the buffer */
+        if (!J->backward) {
+#define LRN_WITHIN_FWD(MODE)                                                       \
+            LRN_FOR_RUNS(J, cc, planar, wp, {                                      \
+                for (ptrdiff_t i = 0; i < len; i += VW) {                          \
+                    VT sv = kv + av * F(vldr)(S + bi + i, len - i);                \
+                    F(vstr)(y + oy + i, F(vldr)(x + ox + i, len - i) * VPOW(sv, MODE), len - i); \
+                }                                                                  \
+            });
+            LRN_FAST_POW_SWITCH(LRN_WITHIN_FWD)
+#undef LRN_WITHIN_FWD
+            return;
+        }
+        /* t = s^-beta aside, r = g x t (a / s) over S */
+        T *t = S == P1 ? P2 : P1;
+#define LRN_WITHIN_R(MODE)                                                         \
+        LRN_FOR_RUNS(J, cc, planar, wp, {                                          \
+            for (ptrdiff_t i = 0; i < len; i += VW) {                              \
+                ptrdiff_t rem = len - i;                                           \
+                VT sv = kv + av * F(vldr)(S + bi + i, rem);                        \
+                VT tv = VPOW(sv, MODE);                                            \
+                F(vstr)(t + bi + i, tv, rem);                                      \
+                F(vstr)(S + bi + i, F(vldr)(g + og + i, rem) * (F(vldr)(x + ox + i, rem) * tv) \
+                                    * (av * VPOW(sv, LRN_POW_1)), rem);            \
+            }                                                                      \
+        });
+        LRN_FAST_POW_SWITCH(LRN_WITHIN_R)
+#undef LRN_WITHIN_R
+        F(within_bwd_tail)(J, x, g, y, S, t, P0, cc, P, wp, coef, mem);
+        return;
+    }
 #pragma GCC ivdep
     for (ptrdiff_t i = 0; i < tot; i++) S[i] = k + a * S[i];
     if (!J->backward) {
@@ -906,15 +995,7 @@ static void F(within_item)(const lrn_job *J, ptrdiff_t item, void *work)
     T *t = S == P1 ? P2 : P1;
     F(pow_rows)(t, S, tot, pow_mode, beta, parity);
     LRN_FOR_BLOCK(J, cc, planar, wp, { S[bi] = g[og] * (x[ox] * t[bi]) * (a / S[bi]); });
-    /* S holds r: its window sum over the mirrored window */
-    T *Rs = S;
-    if (shifted) {
-        F(zero_gaps)(S, nseg, last, wp, unit);
-        F(last_axis)(P0, S, nseg, wp, unit, nl, hi);   /* mirrored: hi before */
-        Rs = P0;
-    }
-    F(box_all)(J, Rs, cc, shifted, wp, 1, mem);
-    LRN_FOR_BLOCK(J, cc, planar, wp, { y[oy] = g[og] * t[bi] - coef * x[ox] * Rs[bi]; });
+    F(within_bwd_tail)(J, x, g, y, S, t, P0, cc, P, wp, coef, mem);
 }
 
 static void F(item)(const lrn_job *J, ptrdiff_t item, void *work)
