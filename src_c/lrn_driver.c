@@ -192,13 +192,17 @@ int lrn_plan(lrn_job *J, int nthreads)
         int planar = lrn_within_planar(J);
         ptrdiff_t cc = (ptrdiff_t)(LRN_WITHIN_BUDGET / (planes * esz * (size_t)(P > 0 ? P : 1)));
         if (cc > 64) cc = 64;
-        if (!planar && cc >= 16) cc = cc / 16 * 16;   /* whole vectors per position */
         if (cc < 1) cc = 1;
         if (B * cdiv(C, cc) < want) {
             ptrdiff_t per = cdiv(want, B);
             ptrdiff_t c2 = cdiv(C, per);
             if (c2 < cc) cc = c2;
         }
+        /* interleaved: whole vectors of channels per position (runs of fewer than
+         * 16 values were all masked vectors: the NHWC backward at cc = 14 ran at
+         * twice the time), even if the planes outgrow the budget or fewer items
+         * than wanted remain */
+        if (!planar && C >= 16) cc = cc < 16 ? 16 : cc / 16 * 16;
         if (cc > C) cc = C;
         if (cc < 1) cc = 1;
         J->tile = cc;
