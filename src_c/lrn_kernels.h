@@ -229,28 +229,31 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
 #ifndef LRN_PF_DIST
 #define LRN_PF_DIST 8     /* software prefetch, in vectors ahead along a row */
 #endif
-#define LRN_STRIP_BLOCK(N, MODE, GUARD)                                            \
+/* state S (sq##S, sf##S, pre##S) of the vector of pixels at p + OFF */
+#define LRN_STRIP_BLOCK_S(N, MODE, GUARD, S, OFF)                                            \
     do {                                                                           \
         _Pragma("GCC unroll 16")                                                   \
         for (int o = 0; o < N; o++) {                                              \
             ptrdiff_t u = u0 + o, j = u - lo, c = u - N + 1;                       \
             if (GUARD && u >= U) break;                                            \
-            const T *xj = (size_t)j < (size_t)C ? x + j * ldx + p : zeros;         \
-            __builtin_prefetch(x + (j < C ? j : C - 1) * ldx + p + LRN_PF_DIST * VW); \
-            VT xv = F(vldr)(xj, rem);                                              \
+            const T *xj = (size_t)j < (size_t)C ? x + j * ldx + p + OFF : zeros;         \
+            __builtin_prefetch(x + (j < C ? j : C - 1) * ldx + p + OFF + LRN_PF_DIST * VW); \
+            VT xv = F(vldr)(xj, rem - OFF);                                              \
             VT v = xv * xv;                                                        \
-            sq[o] = v;                                                             \
-            pre = o ? pre + v : v;                                                 \
+            sq##S[o] = v;                                                             \
+            pre##S = o ? pre##S + v : v;                                                 \
             if (!GUARD || c >= 0) {                                                \
-                VT r = F(vldr)(x + c * ldx + p, rem) * VPOW(kv + av * (sf[o + 1] + pre), MODE); \
-                F(vstr)(y + c * ldy + p, r, rem);                                  \
+                VT r = F(vldr)(x + c * ldx + p + OFF, rem - OFF) * VPOW(kv + av * (sf##S[o + 1] + pre##S), MODE); \
+                F(vstr)(y + c * ldy + p + OFF, r, rem - OFF);                                  \
             }                                                                      \
         }                                                                          \
         /* the block is complete: its suffix sums, for the next block */          \
-        sf[N - 1] = sq[N - 1];                                                     \
+        sf##S[N - 1] = sq##S[N - 1];                                                     \
         _Pragma("GCC unroll 16")                                                   \
-        for (int o = N - 2; o >= 0; o--) sf[o] = sq[o] + sf[o + 1];                \
+        for (int o = N - 2; o >= 0; o--) sf##S[o] = sq##S[o] + sf##S[o + 1];                \
     } while (0)
+
+#define LRN_STRIP_BLOCK(N, MODE, GUARD) LRN_STRIP_BLOCK_S(N, MODE, GUARD, , 0)
 
 /* The same block where every step reads a channel inside the tensor and writes
  * one (j in [0, C), c >= 0): rows reached by pointer steps, no selects.
@@ -274,6 +277,37 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
         for (int o = N - 2; o >= 0; o--) sf[o] = sq[o] + sf[o + 1];                \
     } while (0)
 
+/* The same for two vectors of pixels side by side (states a and b): each visit
+ * of a channel row reads 128 contiguous bytes, which the memory system streams
+ * better than 64 (1 thread, (32,256,27,27) in DRAM: 0.33 -> 0.27 ns per element) */
+#define LRN_STRIP_MAIN_BLOCK2(N, MODE)                                             \
+    do {                                                                           \
+        _Pragma("GCC unroll 16")                                                   \
+        for (int o = 0; o < N; o++) {                                              \
+            __builtin_prefetch(px + LRN_PF_DIST * VW);                             \
+            __builtin_prefetch(px + LRN_PF_DIST * VW + VW);                        \
+            VT xa = F(vld)(px), xb = F(vld)(px + VW);                              \
+            VT va = xa * xa, vb = xb * xb;                                         \
+            sqa[o] = va;                                                           \
+            sqb[o] = vb;                                                           \
+            prea = o ? prea + va : va;                                             \
+            preb = o ? preb + vb : vb;                                             \
+            VT ra = F(vld)(px - back) * VPOW(kv + av * (sfa[o + 1] + prea), MODE); \
+            VT rb = F(vld)(px - back + VW) * VPOW(kv + av * (sfb[o + 1] + preb), MODE); \
+            F(vst)(py, ra);                                                        \
+            F(vst)(py + VW, rb);                                                   \
+            px += ldx;                                                             \
+            py += ldy;                                                             \
+        }                                                                          \
+        sfa[N - 1] = sqa[N - 1];                                                   \
+        sfb[N - 1] = sqb[N - 1];                                                   \
+        _Pragma("GCC unroll 16")                                                   \
+        for (int o = N - 2; o >= 0; o--) {                                         \
+            sfa[o] = sqa[o] + sfa[o + 1];                                          \
+            sfb[o] = sqb[o] + sfb[o + 1];                                          \
+        }                                                                          \
+    } while (0)
+
 /* a partial last vector (rem < VW values) goes through the guarded blocks */
 #define LRN_STRIP_FWD(N, MODE)                                                     \
 static void F(strip_fwd_##N##_##MODE)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy, \
@@ -283,7 +317,25 @@ static void F(strip_fwd_##N##_##MODE)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t
     static const T zeros[LRN_VBYTES / sizeof(T)];                                  \
     const VT av = F(vsplat)(a), kv = F(vsplat)(k), zero = F(vsplat)(0);            \
     ptrdiff_t U = C + N - 1, nb = (U + N - 1) / N, back = (N - 1 - lo) * ldx;      \
-    for (ptrdiff_t p = 0; p < m; p += VW) {                                        \
+    ptrdiff_t p = 0;                                                               \
+    for (; p + 2 * VW <= m; p += 2 * VW) {      /* pairs of vectors: 128 B a row */ \
+        ptrdiff_t rem = m - p;                                                     \
+        VT sqa[N], sfa[N + 1], prea = zero, sqb[N], sfb[N + 1], preb = zero;       \
+        for (int i = 0; i < N; i++) sqa[i] = sqb[i] = zero;                        \
+        for (int i = 0; i <= N; i++) sfa[i] = sfb[i] = zero;                       \
+        ptrdiff_t u0 = 0;                                                          \
+        LRN_STRIP_BLOCK_S(N, MODE, 1, a, 0);                                       \
+        LRN_STRIP_BLOCK_S(N, MODE, 1, b, VW);                                      \
+        const T *px = x + (N - lo) * ldx + p;                                      \
+        T *py = y + ldy + p;                                                       \
+        for (u0 = N; u0 + N - 1 < C + lo; u0 += N)                                 \
+            LRN_STRIP_MAIN_BLOCK2(N, MODE);                                        \
+        for (; u0 < nb * N; u0 += N) {                                             \
+            LRN_STRIP_BLOCK_S(N, MODE, 1, a, 0);                                   \
+            LRN_STRIP_BLOCK_S(N, MODE, 1, b, VW);                                  \
+        }                                                                          \
+    }                                                                              \
+    for (; p < m; p += VW) {                                                       \
         ptrdiff_t rem = m - p;                                                     \
         VT sq[N], sf[N + 1], pre = zero;                                           \
         for (int i = 0; i < N; i++) sq[i] = zero;                                  \
