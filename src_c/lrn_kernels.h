@@ -61,13 +61,11 @@ static void F(pow_rows_generic)(T *t, const T *s, ptrdiff_t m, double beta, int 
 {
     double nf = lrn_neg_factor(parity);
     if (sizeof(T) == 4) {
-        /* float: float arithmetic, beta split so that beta * exponent is exact */
-        float b = (float)beta, bh = lrn_as_float(lrn_as_bits32(b) & 0xfffff800u);
-        float bl = (float)(beta - (double)bh), nff = (float)nf;
-        float at0 = beta > 0 ? __builtin_inff() : 0.0f, atinf = beta > 0 ? 0.0f : __builtin_inff();
-#pragma GCC ivdep
-        for (ptrdiff_t p = 0; p < m; p++)          /* t may be s: element by element */
-            t[p] = (T)lrn_pow_neg_f32((float)s[p], b, bh, bl, nff, at0, atinf);
+        /* float: float arithmetic (lrn_math.h), checked row by row for inputs that
+         * need the careful version */
+        lrn_powf c;
+        lrn_powf_init(&c, beta, parity);
+        lrn_pow_row_f32((float *)t, (const float *)s, m, &c);
         return;
     }
     double d[256];
