@@ -77,6 +77,38 @@ static void F(pow_rows_generic)(T *t, const T *s, ptrdiff_t m, double beta, int 
     }
 }
 
+/* y[p] = x[p] * s[p]^-beta, generic beta (y may be x; s is scratch): float in one pass */
+static void F(pow_mul_rows_generic)(T *y, const T *x, T *s, ptrdiff_t m, double beta, int parity)
+{
+    if (sizeof(T) == 4) {
+        lrn_powf c;
+        lrn_powf_init(&c, beta, parity);
+        lrn_pow_mul_row_f32((float *)y, (const float *)x, (const float *)s, m, &c);
+        return;
+    }
+    F(pow_rows_generic)(s, s, m, beta, parity);
+#pragma GCC ivdep
+    for (ptrdiff_t p = 0; p < m; p++) y[p] = x[p] * s[p];
+}
+
+/* t[p] = s[p]^-beta and r[p] = g[p] (x[p] t[p]) (a / s[p]), generic beta (r may be s;
+ * t may be s when r is not): float in one pass */
+static void F(pow_bwd_rows_generic)(T *t, T *r, const T *s, const T *g, const T *x, T a,
+                                    ptrdiff_t m, double beta, int parity)
+{
+    if (sizeof(T) == 4) {
+        lrn_powf c;
+        lrn_powf_init(&c, beta, parity);
+        lrn_pow_bwd_row_f32((float *)t, (float *)r, (const float *)s, (const float *)g,
+                            (const float *)x, (float)a, m, &c);
+        return;
+    }
+    if (r != s) memcpy(r, s, (size_t)m * sizeof(T));     /* r holds s: t may be s */
+    F(pow_rows_generic)(t, s, m, beta, parity);
+#pragma GCC ivdep
+    for (ptrdiff_t p = 0; p < m; p++) r[p] = g[p] * (x[p] * t[p]) * (a / r[p]);
+}
+
 #define LRN_POW_ROWS_LOOP(MODE)                                                    \
     for (ptrdiff_t p = 0; p < m; p += VW)                                          \
         F(vstr)(t + p, VPOW(F(vldr)(s + p, m - p), MODE), m - p);
@@ -196,9 +228,7 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
                 pre[p] = ps;
                 srow[p] = k + a * (nxt[p] + ps);
             }
-            F(pow_rows)(srow, srow, m, pow_mode, beta, parity);
-#pragma GCC ivdep
-            for (ptrdiff_t p = 0; p < m; p++) yc[p] = xc[p] * srow[p];
+            F(pow_mul_rows_generic)(yc, xc, srow, m, beta, parity);
         }
         else {
             /* one pass: square, prefix, window sum, power, product */
@@ -342,10 +372,7 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
                     pre[p] = ps;
                     slotB[p] = k + a * (nxt[p] + ps);      /* s, for now */
                 }
-                F(pow_rows)(tc, slotB, m, pow_mode, beta, parity);
-#pragma GCC ivdep
-                for (ptrdiff_t p = 0; p < m; p++)
-                    slotB[p] = gc[p] * (xc[p] * tc[p]) * (a / slotB[p]);
+                F(pow_bwd_rows_generic)(tc, slotB, slotB, gc, xc, a, m, beta, parity);
             }
             else {
 #define LRN_BWD_LOOP(MODE)                                                         \
@@ -524,16 +551,10 @@ static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff
                     F(vstp)(tp + c, sv, C - c < VW ? C - c : VW);
                 }
                 if (!J->backward) {
-                    F(pow_rows)(tp, tp, C, pow_mode, beta, parity);
-#pragma GCC ivdep
-                    for (ptrdiff_t c = 0; c < C; c++) yp[c] = xp[c] * tp[c];
+                    F(pow_mul_rows_generic)(yp, xp, tp, C, beta, parity);
                     continue;
                 }
-#pragma GCC ivdep
-                for (ptrdiff_t c = 0; c < C; c++) rp[c] = tp[c];            /* s */
-                F(pow_rows)(tp, tp, C, pow_mode, beta, parity);
-#pragma GCC ivdep
-                for (ptrdiff_t c = 0; c < C; c++) rp[c] = gp[c] * (xp[c] * tp[c]) * (a / rp[c]);
+                F(pow_bwd_rows_generic)(tp, rp, tp, gp, xp, a, C, beta, parity);
             }
             else if (!J->backward) {
 #define LRN_CL_FWD(MODE)                                                           \
