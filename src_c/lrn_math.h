@@ -120,6 +120,10 @@ static inline double lrn_pow_neg(double s, double beta, double neg_factor, int f
  *     float coefficients below (fitted one at a time after rounding the previous).
  * No fused multiply-adds (the baseline target has none, and every target must
  * give the same bits); Estrin's scheme keeps the dependency chains short.
+ * Measured over all 2^31 positive floats against double pow (src_c/test/test_pow_f32.c):
+ * max relative error 1.8e-7 (beta 0.25), 2.0e-7 (0.6, -0.6), 2.2e-7 (0.9), 2.4e-7 (1.5),
+ * 2.7e-7 (2), 3.1e-7 (3), 4.3e-7 (3.7): it grows with |beta| (float rounding of
+ * -beta log2 m); subnormal results within the same relative error (gradual underflow).
  *
  * Two versions: lrn_powf_fast for s in [lo, hi] (positive, normal, and such that
  * the result is normal: no special case, no clamp), and lrn_powf_full for every
