@@ -56,13 +56,11 @@ static void F(pow_rows_generic)(T *t, const T *s, ptrdiff_t m, double beta, int 
 {
     double nf = lrn_neg_factor(parity);
     if (sizeof(T) == 4) {
-        /* float: float arithmetic, beta split so that beta * exponent is exact */
-        float b = (float)beta, bh = lrn_as_float(lrn_as_bits32(b) & 0xfffff800u);
-        float bl = (float)(beta - (double)bh), nff = (float)nf;
-        float at0 = beta > 0 ? __builtin_inff() : 0.0f, atinf = beta > 0 ? 0.0f : __builtin_inff();
-#pragma GCC ivdep
-        for (ptrdiff_t p = 0; p < m; p++)          /* t may be s: element by element */
-            t[p] = (T)lrn_pow_neg_f32((float)s[p], b, bh, bl, nff, at0, atinf);
+        /* float: float arithmetic (lrn_math.h), checked row by row for inputs that
+         * need the careful version */
+        lrn_powf c;
+        lrn_powf_init(&c, beta, parity);
+        lrn_pow_row_f32((float *)t, (const float *)s, m, &c);
         return;
     }
     double d[256];
@@ -72,6 +70,38 @@ static void F(pow_rows_generic)(T *t, const T *s, ptrdiff_t m, double beta, int 
         for (ptrdiff_t q = 0; q < mm; q++) d[q] = lrn_pow_neg(d[q], beta, nf, 1);
         for (ptrdiff_t q = 0; q < mm; q++) t[p0 + q] = (T)d[q];
     }
+}
+
+/* y[p] = x[p] * s[p]^-beta, generic beta (y may be x; s is scratch): float in one pass */
+static void F(pow_mul_rows_generic)(T *y, const T *x, T *s, ptrdiff_t m, double beta, int parity)
+{
+    if (sizeof(T) == 4) {
+        lrn_powf c;
+        lrn_powf_init(&c, beta, parity);
+        lrn_pow_mul_row_f32((float *)y, (const float *)x, (const float *)s, m, &c);
+        return;
+    }
+    F(pow_rows_generic)(s, s, m, beta, parity);
+#pragma GCC ivdep
+    for (ptrdiff_t p = 0; p < m; p++) y[p] = x[p] * s[p];
+}
+
+/* t[p] = s[p]^-beta and r[p] = g[p] (x[p] t[p]) (a / s[p]), generic beta (r may be s;
+ * t may be s when r is not): float in one pass */
+static void F(pow_bwd_rows_generic)(T *t, T *r, const T *s, const T *g, const T *x, T a,
+                                    ptrdiff_t m, double beta, int parity)
+{
+    if (sizeof(T) == 4) {
+        lrn_powf c;
+        lrn_powf_init(&c, beta, parity);
+        lrn_pow_bwd_row_f32((float *)t, (float *)r, (const float *)s, (const float *)g,
+                            (const float *)x, (float)a, m, &c);
+        return;
+    }
+    if (r != s) memcpy(r, s, (size_t)m * sizeof(T));     /* r holds s: t may be s */
+    F(pow_rows_generic)(t, s, m, beta, parity);
+#pragma GCC ivdep
+    for (ptrdiff_t p = 0; p < m; p++) r[p] = g[p] * (x[p] * t[p]) * (a / r[p]);
 }
 
 #define LRN_POW_ROWS_LOOP(MODE)                                                    \
@@ -193,9 +223,7 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
                 pre[p] = ps;
                 srow[p] = k + a * (nxt[p] + ps);
             }
-            F(pow_rows)(srow, srow, m, pow_mode, beta, parity);
-#pragma GCC ivdep
-            for (ptrdiff_t p = 0; p < m; p++) yc[p] = xc[p] * srow[p];
+            F(pow_mul_rows_generic)(yc, xc, srow, m, beta, parity);
         }
         else {
             /* one pass: square, prefix, window sum, power, product */
@@ -417,10 +445,7 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
                     pre[p] = ps;
                     slotB[p] = k + a * (nxt[p] + ps);      /* s, for now */
                 }
-                F(pow_rows)(tc, slotB, m, pow_mode, beta, parity);
-#pragma GCC ivdep
-                for (ptrdiff_t p = 0; p < m; p++)
-                    slotB[p] = gc[p] * (xc[p] * tc[p]) * (a / slotB[p]);
+                F(pow_bwd_rows_generic)(tc, slotB, slotB, gc, xc, a, m, beta, parity);
             }
             else {
 #define LRN_BWD_LOOP(MODE)                                                         \
@@ -637,16 +662,10 @@ static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff
                     F(vstp)(tp + c, sv, C - c < VW ? C - c : VW);
                 }
                 if (!J->backward) {
-                    F(pow_rows)(tp, tp, C, pow_mode, beta, parity);
-#pragma GCC ivdep
-                    for (ptrdiff_t c = 0; c < C; c++) yp[c] = xp[c] * tp[c];
+                    F(pow_mul_rows_generic)(yp, xp, tp, C, beta, parity);
                     continue;
                 }
-#pragma GCC ivdep
-                for (ptrdiff_t c = 0; c < C; c++) rp[c] = tp[c];            /* s */
-                F(pow_rows)(tp, tp, C, pow_mode, beta, parity);
-#pragma GCC ivdep
-                for (ptrdiff_t c = 0; c < C; c++) rp[c] = gp[c] * (xp[c] * tp[c]) * (a / rp[c]);
+                F(pow_bwd_rows_generic)(tp, rp, tp, gp, xp, a, C, beta, parity);
             }
             else if (!J->backward) {
 #define LRN_CL_FWD(MODE)                                                           \

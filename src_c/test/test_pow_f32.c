@@ -1,0 +1,171 @@
+/* Exhaustive (or strided) check of the float32 generic power of lrn_math.h
+ * (lrn_pow_row_f32, which picks lrn_powf_fast or lrn_powf_full per row, and
+ * lrn_powf_full alone) against double pow(), for every target this file is
+ * compiled for, plus a check that all targets give the same bits.
+ *
+ * Build (from the repository root):
+ *   gcc -std=c99 -O3 -fno-math-errno -fno-trapping-math -ffp-contract=off -fopenmp \
+ *       -Isrc_c src_c/test/test_pow_f32.c -lm -o test_pow_f32
+ * Usage: test_pow_f32 [STRIDE [BETA ...]]   (STRIDE 1: all 2^31 positive floats,
+ * about 2 minutes per beta and target on one core; default 61 and a list of betas).
+ * Reports the largest error in float ulps of the reference (a subnormal result:
+ * in units of 2^-149; an overflowing one must be inf) and the largest relative error
+ * among normal results; negative s, 0, inf and NaN are checked for the pow rules.
+ * Exit status 1 if an error exceeds LIMIT_ULPS ulps or the targets disagree. */
+#define _POSIX_C_SOURCE 200112L
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lrn_math.h"
+
+#define LIMIT_ULPS 8.0
+
+typedef void rowfn(float *, const float *, ptrdiff_t, double, int);
+#define ROWFNS(SUF)                                                                \
+    static void row_##SUF(float *t, const float *s, ptrdiff_t m, double beta, int parity) \
+    {                                                                              \
+        lrn_powf c;                                                                \
+        lrn_powf_init(&c, beta, parity);                                           \
+        lrn_pow_row_f32(t, s, m, &c);                                              \
+    }                                                                              \
+    static void full_##SUF(float *t, const float *s, ptrdiff_t m, double beta, int parity) \
+    {                                                                              \
+        lrn_powf c;                                                                \
+        lrn_powf_init(&c, beta, parity);                                           \
+        for (ptrdiff_t p = 0; p < m; p++) t[p] = lrn_powf_full(s[p], &c);          \
+    }
+ROWFNS(base)
+#if defined(__x86_64__) && defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+ROWFNS(avx2)
+#pragma GCC pop_options
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")
+ROWFNS(avx512)
+#pragma GCC pop_options
+static const char *tname[] = {"baseline", "AVX2", "AVX-512"};
+static rowfn *rows[] = {row_base, row_avx2, row_avx512}, *fulls[] = {full_base, full_avx2, full_avx512};
+static int target_ok(int i)
+{
+    __builtin_cpu_init();
+    return i == 0 || (i == 1 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+           || (i == 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+               && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"));
+}
+#define NT 3
+#else
+static const char *tname[] = {"baseline"};
+static rowfn *rows[] = {row_base}, *fulls[] = {full_base};
+static int target_ok(int i) { return i == 0; }
+#define NT 1
+#endif
+
+static float asf(uint32_t b) { float f; memcpy(&f, &b, 4); return f; }
+static int parity_of(double b)
+{
+    if (rint(b) != b) return 0;
+    return fmod(fabs(b), 2.0) == 0 ? 1 : 2;
+}
+
+/* |res - ref| in float ulps of ref; an inf result stands for 2^128 */
+static double ulp_err(float res, double ref)
+{
+    if (isnan(ref) || isnan(res)) return isnan(ref) && isnan(res) ? 0 : 1e30;
+    if (isinf(ref)) return res == ref ? 0 : 1e30;
+    double ar = fabs(ref), x = res, ulp;
+    if (isinf(res)) {
+        if ((res > 0) != (ref > 0)) return 1e30;
+        if (ar >= ldexp(1, 128) - ldexp(1, 103)) return 0;    /* rounds to inf */
+        x = copysign(ldexp(1, 128), res);
+    }
+    else if (ar >= ldexp(1, 128)) return 1e30;                /* must be inf */
+    if (ar < ldexp(1, -126)) ulp = ldexp(1, -149);
+    else {
+        int e;
+        frexp(ar, &e);
+        ulp = ldexp(1, e - 24);
+    }
+    return fabs(x - ref) / ulp;
+}
+
+static double reference(float s, double beta, int parity)
+{
+    double r = pow(fabs((double)s), -beta);
+    if (s == 0) return beta > 0 ? INFINITY : 0.0;              /* also -0: at0 */
+    if (s < 0) return parity == 0 ? NAN : (parity == 2 ? -r : r);
+    return r;
+}
+
+enum { CH = 1 << 16 };
+
+int main(int argc, char **argv)
+{
+    static const double dflt[] = {0.6, 0.25, 0.9, 1.5, 2.0, 3.0, 3.7, -0.6, -2.5, 1e-3, 0.7499};
+    uint32_t stride = argc > 1 ? (uint32_t)atol(argv[1]) : 61;
+    int nb = argc > 2 ? argc - 2 : (int)(sizeof dflt / sizeof dflt[0]), fail = 0;
+    for (int bi = 0; bi < nb; bi++) {
+        double beta = argc > 2 ? atof(argv[bi + 2]) : dflt[bi];
+        int par = parity_of(beta);
+        for (int ti = 0; ti < NT; ti++) {
+            if (!target_ok(ti)) continue;
+            double mx[2] = {0, 0}, rel[2] = {0, 0}, sub[2] = {0, 0};
+            float at[2] = {0, 0};
+            long ndiff = 0;
+            /* positive s by stride (the last chunk includes inf), then
+             * negative s, 0, NaN (a coarser stride over the other half) */
+#pragma omp parallel for schedule(dynamic) reduction(+ : ndiff)
+            for (long c0 = 0; c0 < 0x7f800001L / CH / (long)stride + 2; c0++) {
+                float s[CH], t[CH], u[CH];
+                int n = 0;
+                for (long i = 0; i < CH; i++) {
+                    long b = (c0 * CH + i) * (long)stride;
+                    if (b > 0x7f800000L) break;
+                    s[n++] = asf((uint32_t)b);
+                }
+                if (c0 == 0x7f800001L / CH / (long)stride + 1) {        /* specials */
+                    n = 0;
+                    for (long i = 0; i < CH / 2; i++) s[n++] = asf(0x80000000u + (uint32_t)(i * 65521u % 0x7f800001u));
+                    s[n++] = -0.0f; s[n++] = 0.0f; s[n++] = asf(0x7fc00000u); s[n++] = asf(0xffc00000u);
+                    s[n++] = asf(0x7f800001u); s[n++] = -INFINITY; s[n++] = 1.0f; s[n++] = -1.0f;
+                }
+                if (!n) continue;
+                double lmx[2] = {0, 0}, lrel[2] = {0, 0}, lsub[2] = {0, 0};
+                float lat[2] = {0, 0};
+                for (int k = 0; k < 2; k++) {
+                    (k ? fulls : rows)[ti](t, s, n, beta, par);
+                    for (int i = 0; i < n; i++) {
+                        double ref = reference(s[i], beta, par), e = ulp_err(t[i], ref);
+                        if (e > lmx[k]) { lmx[k] = e; lat[k] = s[i]; }
+                        if (fabs(ref) >= ldexp(1, -126) && fabs(ref) <= 3.4028234663852886e38) {
+                            double re = fabs(t[i] - ref) / fabs(ref);
+                            if (re > lrel[k]) lrel[k] = re;
+                        }
+                        else if (e > lsub[k]) lsub[k] = e;
+                    }
+                }
+                if (ti > 0) {                 /* the same bits as the baseline */
+                    rows[0](u, s, n, beta, par);
+                    rows[ti](t, s, n, beta, par);
+                    for (int i = 0; i < n; i++) ndiff += memcmp(&t[i], &u[i], 4) != 0;
+                }
+#pragma omp critical
+                for (int k = 0; k < 2; k++) {
+                    if (lmx[k] > mx[k]) { mx[k] = lmx[k]; at[k] = lat[k]; }
+                    if (lrel[k] > rel[k]) rel[k] = lrel[k];
+                    if (lsub[k] > sub[k]) sub[k] = lsub[k];
+                }
+            }
+            for (int k = 0; k < 2; k++)
+                printf("beta %-7g %-8s %-4s stride %u: max %.3f ulp (s = %a), max rel %.3e "
+                       "(normal results), max %.3f ulp (subnormal results)%s\n",
+                       beta, tname[ti], k ? "full" : "row", stride, mx[k], at[k], rel[k], sub[k],
+                       ti > 0 && k == 0 ? (ndiff ? "  DIFFERS FROM BASELINE" : "  (= baseline bits)") : "");
+            fail |= mx[0] > LIMIT_ULPS || mx[1] > LIMIT_ULPS || ndiff != 0;
+        }
+    }
+    printf("%s\n", fail ? "FAILED" : "passed");
+    return fail;
+}
