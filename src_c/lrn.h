@@ -66,12 +66,12 @@ static inline int lrn_across_mode(const lrn_job *J)
 }
 
 /* The strip kernels walk all C channel rows at one column.  When the rows' byte
- * stride maps them onto few L1 sets (a stride of 4 KiB as with 32x32 planes, of
- * 6 KiB, of 1 KiB, ...), more than the 12 ways of a set are wanted at once and the
- * walk ran 3x slower than the rows kernel (0.70 against 0.24 ns per element for
- * (8,96,32,32) on Zen 4).  This counts the distinct 64-byte line positions in a
- * 4 KiB page that the rows start at; the strips are used when no position holds
- * more than 8 rows. */
+ * stride maps them onto very few L1 sets (a stride of 4 KiB as with 32x32 planes,
+ * of 6 KiB, ...), the walk ran 3x slower than the rows kernel (0.70 against 0.24 ns
+ * per element for (8,96,32,32) on Zen 4).  This counts the distinct 64-byte line
+ * positions in a 4 KiB page that the rows start at.  Measured: 1 or 2 positions
+ * are bad, 4 about even, 8 and more fine (56x56 planes have 16: strips 0.28 against
+ * rows 0.45 ns per element at C = 192); a few channels are fine anyway. */
 static inline int lrn_strip_stride_ok(ptrdiff_t stride, ptrdiff_t C, size_t esz)
 {
     size_t b = (size_t)(stride < 0 ? -stride : stride) * esz % 4096, off = 0;
@@ -82,7 +82,7 @@ static inline int lrn_strip_stride_ok(ptrdiff_t stride, ptrdiff_t C, size_t esz)
         positions += !(seen & bit);
         seen |= bit;
     }
-    return C <= 8 * (ptrdiff_t)positions;
+    return positions >= 8 || C <= 8 * (ptrdiff_t)positions;
 }
 
 /* Within: planar buffer [lines][channels][last axis] when the last spatial axis

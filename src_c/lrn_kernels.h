@@ -232,14 +232,14 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
 #define LRN_FWD_LOOP(MODE)                                                         \
             for (ptrdiff_t p = 0; p < m; p += VW) {                                \
                 ptrdiff_t rem = m - p;                                             \
-                VT xjv = F(vldr)(xj + p, rem);        \
-                VT xcv = F(vldr)(xc + p, rem);        \
+                VT xjv = F(vldr)(xj + p, rem);                                     \
+                VT xcv = F(vldr)(xc + p, rem);                                     \
                 VT v = xjv * xjv;                                                  \
                 VT ps = o ? F(vld)(pre + p) + v : v;                               \
                 F(vst)(slot + p, v);                                               \
                 F(vst)(pre + p, ps);                                               \
                 VT r = xcv * VPOW(kv + av * (F(vld)(nxt + p) + ps), MODE);         \
-                F(vstr)(yc + p, r, rem);    \
+                F(vstr)(yc + p, r, rem);                                           \
             }
             LRN_FAST_POW_SWITCH(LRN_FWD_LOOP)
 #undef LRN_FWD_LOOP
@@ -258,27 +258,27 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
 #define LRN_PF_DIST 8     /* software prefetch, in vectors ahead along a row */
 #endif
 /* state S (sq##S, sf##S, pre##S) of the vector of pixels at p + OFF */
-#define LRN_STRIP_BLOCK_S(N, MODE, GUARD, S, OFF)                                            \
+#define LRN_STRIP_BLOCK_S(N, MODE, GUARD, S, OFF)                                  \
     do {                                                                           \
         _Pragma("GCC unroll 16")                                                   \
         for (int o = 0; o < N; o++) {                                              \
             ptrdiff_t u = u0 + o, j = u - lo, c = u - N + 1;                       \
             if (GUARD && u >= U) break;                                            \
-            const T *xj = (size_t)j < (size_t)C ? x + j * ldx + p + OFF : zeros;         \
+            const T *xj = (size_t)j < (size_t)C ? x + j * ldx + p + OFF : zeros;   \
             __builtin_prefetch(x + (j < C ? j : C - 1) * ldx + p + OFF + LRN_PF_DIST * VW); \
-            VT xv = F(vldr)(xj, rem - OFF);                                              \
+            VT xv = F(vldr)(xj, rem - OFF);                                        \
             VT v = xv * xv;                                                        \
-            sq##S[o] = v;                                                             \
-            pre##S = o ? pre##S + v : v;                                                 \
+            sq##S[o] = v;                                                          \
+            pre##S = o ? pre##S + v : v;                                           \
             if (!GUARD || c >= 0) {                                                \
                 VT r = F(vldr)(x + c * ldx + p + OFF, rem - OFF) * VPOW(kv + av * (sf##S[o + 1] + pre##S), MODE); \
-                F(vstr)(y + c * ldy + p + OFF, r, rem - OFF);                                  \
+                F(vstr)(y + c * ldy + p + OFF, r, rem - OFF);                      \
             }                                                                      \
         }                                                                          \
-        /* the block is complete: its suffix sums, for the next block */          \
-        sf##S[N - 1] = sq##S[N - 1];                                                     \
+        /* the block is complete: its suffix sums, for the next block */           \
+        sf##S[N - 1] = sq##S[N - 1];                                               \
         _Pragma("GCC unroll 16")                                                   \
-        for (int o = N - 2; o >= 0; o--) sf##S[o] = sq##S[o] + sf##S[o + 1];                \
+        for (int o = N - 2; o >= 0; o--) sf##S[o] = sq##S[o] + sf##S[o + 1];       \
     } while (0)
 
 #define LRN_STRIP_BLOCK(N, MODE, GUARD) LRN_STRIP_BLOCK_S(N, MODE, GUARD, , 0)
@@ -339,7 +339,7 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
 /* a partial last vector (rem < VW values) goes through the guarded blocks */
 #define LRN_STRIP_FWD(N, MODE)                                                     \
 static void F(strip_fwd_##N##_##MODE)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy, \
-                                      ptrdiff_t C, ptrdiff_t m, ptrdiff_t lo,       \
+                                      ptrdiff_t C, ptrdiff_t m, ptrdiff_t lo,      \
                                       T a, T k)                                    \
 {                                                                                  \
     static const T zeros[LRN_VBYTES / sizeof(T)];                                  \
@@ -385,8 +385,8 @@ LRN_STRIP_FWD_MODES(5) LRN_STRIP_FWD_MODES(6) LRN_STRIP_FWD_MODES(7) LRN_STRIP_F
  * 1 when there is one (fast beta, n <= LRN_STRIP_MAXN), else 0. */
 #define LRN_STRIP_CASE(KIND, N, ARGS)                                              \
     case N:                                                                        \
-        if (pow_mode == LRN_POW_075) F(KIND##_##N##_1) ARGS;                        \
-        else if (pow_mode == LRN_POW_05) F(KIND##_##N##_2) ARGS;                    \
+        if (pow_mode == LRN_POW_075) F(KIND##_##N##_1) ARGS;                       \
+        else if (pow_mode == LRN_POW_05) F(KIND##_##N##_2) ARGS;                   \
         else F(KIND##_##N##_3) ARGS;                                               \
         return 1;
 #define LRN_STRIP_DISPATCH(KIND, ARGS)                                             \
@@ -451,9 +451,9 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
 #define LRN_BWD_LOOP(MODE)                                                         \
                 for (ptrdiff_t p = 0; p < m; p += VW) {                            \
                     ptrdiff_t rem = m - p;                                         \
-                    VT xjv = F(vldr)(xj + p, rem);    \
-                    VT xcv = F(vldr)(xc + p, rem);    \
-                    VT gcv = F(vldr)(gc + p, rem);    \
+                    VT xjv = F(vldr)(xj + p, rem);                                 \
+                    VT xcv = F(vldr)(xc + p, rem);                                 \
+                    VT gcv = F(vldr)(gc + p, rem);                                 \
                     VT v = xjv * xjv;                                              \
                     VT ps = o ? F(vld)(pre + p) + v : v;                           \
                     F(vst)(slot + p, v);                                           \
@@ -504,7 +504,7 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
 /* The backward in strips of one vector of pixels (N <= LRN_STRIP_MAXN taps, fast
  * beta): both streams' squares, suffix sums and prefixes in registers, t in a
  * ring in L1; the same operations in the same order as across_bwd_rows. */
-#define LRN_STRIP_BWD_STEP(N, MODE, GUARD)                                          \
+#define LRN_STRIP_BWD_STEP(N, MODE, GUARD)                                         \
     do {                                                                           \
         _Pragma("GCC unroll 16")                                                   \
         for (int o = 0; o < N; o++) {                                              \
@@ -523,7 +523,7 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
                 VT sv = kv + av * (sfA[o + 1] + preA);                             \
                 VT t = VPOW(sv, MODE);                                             \
                 F(vst)(tr + ((cr % N) * VW), t);                                   \
-                r = F(vldr)(gc, rem) * (F(vldr)(x + cr * ldx + p, rem) * t)           \
+                r = F(vldr)(gc, rem) * (F(vldr)(x + cr * ldx + p, rem) * t)        \
                     * (av * VPOW(sv, LRN_POW_1));                                  \
             }                                                                      \
             sqB[o] = r;                                                            \
@@ -582,7 +582,7 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
 #define LRN_STRIP_BWD(N, MODE)                                                     \
 static void F(strip_bwd_##N##_##MODE)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t ldg, \
                                       T *y, ptrdiff_t ldy, ptrdiff_t C, ptrdiff_t m, \
-                                      ptrdiff_t lo, T a, T k, T coef)               \
+                                      ptrdiff_t lo, T a, T k, T coef)              \
 {                                                                                  \
     static const T zeros[LRN_VBYTES / sizeof(T)];                                  \
     T tr[N * (LRN_VBYTES / sizeof(T))] = {0};                                      \
@@ -598,7 +598,7 @@ static void F(strip_bwd_##N##_##MODE)(const T *x, ptrdiff_t ldx, const T *g, ptr
         for (int i = 0; i <= N; i++) sfA[i] = sfB[i] = zero;                       \
         /* guarded: the first two blocks (cr < 0, cout < 0) and the last ones */   \
         ptrdiff_t u0 = 0;                                                          \
-        for (; u0 < 2 * N && u0 < nb * N; u0 += N) LRN_STRIP_BWD_STEP(N, MODE, 1);   \
+        for (; u0 < 2 * N && u0 < nb * N; u0 += N) LRN_STRIP_BWD_STEP(N, MODE, 1); \
         const T *px = x + (u0 - lo) * ldx + p, *pg = g + (u0 - N + 1) * ldg + p;   \
         T *py = y + (u0 - N + 1 - lo) * ldy + p;                                   \
         for (; rem >= VW && u0 + N - 1 < C + lo; u0 += N) LRN_STRIP_BWD_MAIN(N, MODE); \
@@ -672,9 +672,9 @@ static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff
                 for (ptrdiff_t c = 0; c < C; c += VW) {                            \
                     ptrdiff_t rem = C - c;                                         \
                     VT sv = kv + av * F(vshift_sum)(sqp + c, -lo, hi);             \
-                    VT xv = F(vldr)(xp + c, rem);     \
+                    VT xv = F(vldr)(xp + c, rem);                                  \
                     VT r = xv * VPOW(sv, MODE);                                    \
-                    F(vstr)(yp + c, r, rem); \
+                    F(vstr)(yp + c, r, rem);                                       \
                 }
                 LRN_FAST_POW_SWITCH(LRN_CL_FWD)
 #undef LRN_CL_FWD
@@ -685,12 +685,12 @@ static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff
                 for (ptrdiff_t c = 0; c < C; c += VW) {                            \
                     ptrdiff_t rem = C - c < VW ? C - c : VW;                       \
                     VT sv = kv + av * F(vshift_sum)(sqp + c, -lo, hi);             \
-                    VT xv = F(vldr)(xp + c, rem);     \
-                    VT gv = F(vldr)(gp + c, rem);     \
+                    VT xv = F(vldr)(xp + c, rem);                                  \
+                    VT gv = F(vldr)(gp + c, rem);                                  \
                     VT t = VPOW(sv, MODE);                                         \
                     VT r = gv * (xv * t) * (av * VPOW(sv, LRN_POW_1));             \
                     F(vst)(tp + c, t);                                             \
-                    F(vstr)(rp + c, r, rem); \
+                    F(vstr)(rp + c, r, rem);                                       \
                 }
                 LRN_FAST_POW_SWITCH(LRN_CL_BWD)
 #undef LRN_CL_BWD
@@ -789,7 +789,7 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
 /* Visit every (channel q of the chunk, spatial position) of a block, with the
  * innermost loop over the axis of smaller stride in x (specialised for unit
  * strides); ox, og, oy are element offsets, bi the index in the buffer. */
-#define LRN_FOR_BLOCK(J, cc, planar, wp, BODY)                                         \
+#define LRN_FOR_BLOCK(J, cc, planar, wp, BODY)                                     \
     do {                                                                           \
         int nsp = (J)->ndim - 2;                                                   \
         ptrdiff_t idx[LRN_MAXDIM];                                                 \
@@ -855,7 +855,7 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
                     }                                                              \
                 }                                                                  \
             }                                                                      \
-            /* next line: increment the spatial index, all but the last axis */   \
+            /* next line: increment the spatial index, all but the last axis */    \
             for (int d_ = nsp - 2; d_ >= 0; d_--) {                                \
                 int ax = d_ + 2;                                                   \
                 idx[d_]++;                                                         \
@@ -871,7 +871,7 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
 /* The same visit in runs of contiguous elements, when the axis of smaller stride
  * has unit stride in every array (lrn_within_unit): RUN sees ox, og, oy, bi and
  * the run length len (last planar, cc interleaved). */
-#define LRN_FOR_RUNS(J, cc, planar, wp, RUN)                                           \
+#define LRN_FOR_RUNS(J, cc, planar, wp, RUN)                                       \
     do {                                                                           \
         int nsp = (J)->ndim - 2;                                                   \
         ptrdiff_t idx[LRN_MAXDIM];                                                 \
@@ -883,7 +883,7 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
         for (int d_ = 0; d_ < nsp; d_++) idx[d_] = 0;                              \
         ptrdiff_t bx = 0, bg = 0, by = 0;                                          \
         for (ptrdiff_t ln = 0; ln < nlines; ln++) {                                \
-            ptrdiff_t nrun = (planar) ? (cc) : last, len = (planar) ? last : (cc);  \
+            ptrdiff_t nrun = (planar) ? (cc) : last, len = (planar) ? last : (cc); \
             for (ptrdiff_t q = 0; q < nrun; q++) {                                 \
                 ptrdiff_t ox = bx + q * ((planar) ? cx : lx);                      \
                 ptrdiff_t og = bg + q * ((planar) ? cg : lg);                      \
