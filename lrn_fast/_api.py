@@ -22,10 +22,13 @@ _REGIONS = ("across", "within")
 _POW = {0.75: 1, 0.5: 2, 1.0: 3}          # LRN_POW_* fast paths; else generic (0)
 _ORDERS = ("K", "A", "C", "F")
 _CASTINGS = ("no", "equiv", "safe", "same_kind", "unsafe")
+_NATIVE_FLOATS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 
 
 # ---- parameter checks -------------------------------------------------------------
 def _int_arg(name, value, minimum):
+    if type(value) is int and (minimum is None or value >= minimum):
+        return value                  # the common case, without the checks below
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be an integer, got {value!r}")
     try:
@@ -39,6 +42,8 @@ def _int_arg(name, value, minimum):
 
 
 def _real_arg(name, value):
+    if type(value) is float and math.isfinite(value):
+        return value                  # the common case, without the checks below
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {value!r}")
     v = float(value)
@@ -101,6 +106,9 @@ def _as_input(name, a):
 
 
 def _result_dtype(dtype, *arrays):
+    if dtype is None and all(a.dtype is arrays[0].dtype for a in arrays) \
+            and arrays[0].dtype in _NATIVE_FLOATS:
+        return arrays[0].dtype        # the common case: one native float dtype
     if dtype is not None:
         try:
             dt = np.dtype(dtype)
@@ -121,8 +129,9 @@ def _compute_dtype(rt):
 
 def _usable(a, ct):
     """Can the kernel read/write a directly (dtype, byte order, alignment, strides)?"""
-    return (a.dtype == ct and a.dtype.isnative and a.flags.aligned
-            and all(s % a.itemsize == 0 for s in a.strides))
+    if a.dtype != ct or not a.dtype.isnative or not a.flags.aligned:
+        return False
+    return a.flags.c_contiguous or all(s % a.itemsize == 0 for s in a.strides)
 
 
 def _as_compute(a, ct):
@@ -144,7 +153,8 @@ def _check_out(out, shape, rt, casting):
     if not np.can_cast(rt, out.dtype, casting=casting):
         raise TypeError(f"cannot cast the result from {rt} to out's dtype {out.dtype} "
                         f"with casting rule {casting!r}")
-    if out.size > 1 and any(st == 0 and n > 1 for st, n in zip(out.strides, out.shape)):
+    if 0 in out.strides and out.size > 1 and any(st == 0 and n > 1
+                                                 for st, n in zip(out.strides, out.shape)):
         raise ValueError("out has a zero stride (a broadcast view); its elements overlap")
     return out
 
@@ -207,7 +217,9 @@ def _run(x, g, y, axis, region, divisor, before, after, alpha, beta, k, nthreads
         loops = dims   # anything that could not be merged: looped here
         lo, hi = [min(before, C - 1)], [min(after, C - 1)]
         sts = [[outer[1][i], strides[i][axis], inner[1][i]] for i in range(len(arrays))]
-        for idx in np.ndindex(*[n for n, _ in loops]):
+        if not loops:
+            call([outer[0], C, inner[0]], sts, [0] * len(arrays), lo, hi)
+        for idx in np.ndindex(*[n for n, _ in loops]) if loops else ():
             offs = [sum(j * st[i] for j, (_, st) in zip(idx, loops)) for i in range(len(arrays))]
             call([outer[0], C, inner[0]], sts, offs, lo, hi)
     else:
