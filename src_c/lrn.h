@@ -125,6 +125,29 @@ static inline ptrdiff_t lrn_within_plane(const lrn_job *J, ptrdiff_t cc)
     return 2 * (nl - 1) * cc + P / last * cc * (last + nl - 1) + 16;
 }
 
+/* Within over two spatial axes, planar with unit stride along the last one, short
+ * windows along both and lines of at least LRN_STREAM_MINW values: every channel
+ * plane is streamed row by row, its row sums kept in rings of rows that stay in L1
+ * (within_stream in lrn_kernels.h), instead of going through buffered planes.
+ * Decided from the job alone, so the bits never depend on the target or threads. */
+#define LRN_STREAM_MINW 16
+#define LRN_STREAM_MARGIN 16          /* zeros on each side of the padded row */
+static inline int lrn_within_stream(const lrn_job *J)
+{
+    return J->ndim == 4 && lrn_within_planar(J) && lrn_within_unit(J, 1) &&
+           J->lo[0] + J->hi[0] + 1 <= LRN_CL_MAXN && J->shape[3] >= LRN_STREAM_MINW;
+}
+/* a row of the rings: the line rounded up to 16 values (a whole vector on every target) */
+static inline ptrdiff_t lrn_stream_pitch(const lrn_job *J) { return (J->shape[3] + 15) / 16 * 16; }
+/* its scratch in elements: four padded rows, the rings (row sums of squares, of r
+ * and t, backward) and a row of s */
+static inline ptrdiff_t lrn_stream_elems(const lrn_job *J)
+{
+    ptrdiff_t Wv = lrn_stream_pitch(J), nh = J->lo[0] + J->hi[0] + 1;
+    ptrdiff_t rows = nh + 1 + (J->backward ? nh + J->lo[0] + 2 : 0);
+    return LRN_STREAM_MARGIN + 4 * (Wv + LRN_STREAM_MARGIN) + rows * Wv;
+}
+
 /* Per-target kernel: compute work item `item` of `job` using `work`
  * (job->work_bytes bytes, 64-byte aligned). */
 typedef void (*lrn_item_fn)(const lrn_job *job, ptrdiff_t item, void *work);

@@ -214,6 +214,7 @@ int lrn_plan(lrn_job *J, int nthreads)
         ptrdiff_t cols = plane < LRN_BOX_COLS ? plane : LRN_BOX_COLS;
         size_t box = (size_t)(nmax + 2) * (size_t)(cols + 16);
         J->work_bytes = (planes * (size_t)plane + box) * esz + 64;
+        if (lrn_within_stream(J)) J->work_bytes = (size_t)lrn_stream_elems(J) * esz + 64;
     }
     return 0;
 }

@@ -989,6 +989,168 @@ static void F(within_bwd_tail)(const lrn_job *J, const T *x, const T *g, T *y, T
     LRN_FOR_BLOCK(J, cc, planar, wp, { y[oy] = g[og] * t[bi] - coef * x[ox] * Rs[bi]; });
 }
 
+/* ---- within, two spatial axes streamed row by row (lrn_within_stream) --------
+ * For each channel plane of H lines of W values: the squares of line j go into a
+ * zero-padded row, and their horizontal window sum (shifted loads, the order of
+ * last_axis) into slot j of a ring of nh rows; line i's vertical window adds the
+ * rows i - lo .. i + hi of the ring in that order (clipped at the edges).  The
+ * backward forms r = g x t (a / s) of line i as soon as its window is complete,
+ * puts r's mirrored horizontal sum in a second ring and t in a third, and writes
+ * dx of line i - lo once that line's mirrored vertical window is complete.  The
+ * rings stay in L1: x and g are read from memory once and y written once, where
+ * the buffered planes read them two and three times. */
+
+/* the rows lo .. hi of a ring of n rows of pitch Wv, clipped to [0, H) */
+static inline int F(ring_rows)(const T **rows, const T *ring, ptrdiff_t n, ptrdiff_t Wv,
+                               ptrdiff_t lo, ptrdiff_t hi, ptrdiff_t H)
+{
+    int c = 0;
+    for (ptrdiff_t j = lo < 0 ? 0 : lo; j <= hi && j < H; j++) rows[c++] = ring + j % n * Wv;
+    return c;
+}
+
+static inline VT F(rows_sum)(const T *const *rows, int c, ptrdiff_t w)
+{
+    VT acc = F(vld)(rows[0] + w);
+    for (int e = 1; e < c; e++) acc += F(vld)(rows[e] + w);
+    return acc;
+}
+
+/* out[w] = sum_{e=from}^{to} row[w + e], whole vectors over the line */
+static inline void F(hsum_row)(T *out, const T *row, ptrdiff_t W, ptrdiff_t from, ptrdiff_t to)
+{
+    for (ptrdiff_t w = 0; w < W; w += VW) F(vst)(out + w, F(vshift_sum)(row + w, from, to));
+}
+
+/* generic beta: s = k + a (the window sums) into sr over the whole padded line
+ * (1 after the line: the float power then runs on whole vectors with no tail),
+ * t = s^-beta into t (which may be sr): the bits of pow_mul_rows_generic and
+ * pow_bwd_rows_generic, without their set-up and scalar tail on every line */
+static void F(stream_pow_generic)(T *t, T *sr, const T *const *rows, int c, ptrdiff_t W,
+                                  ptrdiff_t Wv, T a, T k, const lrn_powf *pc, double beta,
+                                  int parity)
+{
+    const VT av = F(vsplat)(a), kv = F(vsplat)(k);
+    for (ptrdiff_t w = 0; w < W; w += VW) F(vst)(sr + w, kv + av * F(rows_sum)(rows, c, w));
+    for (ptrdiff_t w = W; w < Wv; w++) sr[w] = 1;
+    if (sizeof(T) == 4)
+        lrn_pow_row_f32((float *)t, (const float *)sr, Wv, pc);
+    else
+        F(pow_rows_generic)(t, sr, Wv, beta, parity);
+}
+
+__attribute__((always_inline))
+static inline void F(stream_plane)(const lrn_job *J, const T *x, const T *g, T *y, T *mem,
+                                   const lrn_powf *pc, int mode)
+{
+    ptrdiff_t H = J->shape[2], W = J->shape[3], Wv = lrn_stream_pitch(J);
+    ptrdiff_t loh = J->lo[0], hih = J->hi[0], nh = loh + hih + 1;
+    ptrdiff_t low = J->lo[1], hiw = J->hi[1];
+    ptrdiff_t sx = J->xs[2], sy = J->ys[2], sg = J->backward ? J->gs[2] : 0;
+    T a = (T)J->alpha_d, k = (T)J->k, coef = (T)(2.0 * J->beta);
+    const VT av = F(vsplat)(a), kv = F(vsplat)(k), cv = F(vsplat)(coef);
+    int parity = J->beta_parity;
+    double beta = J->beta;
+    /* four padded rows (two of squares, two of r: a row is summed one line after it
+     * was written, once its stores have left the store buffer; loads that straddle
+     * stores still in flight stalled for most of the time), then the rings */
+    ptrdiff_t rp = Wv + LRN_STREAM_MARGIN;
+    T *sq = mem + LRN_STREAM_MARGIN, *rr = sq + 2 * rp;
+    T *hs = sq + 4 * rp, *sr = hs + nh * Wv;
+    T *hr = sr + Wv, *tr = hr + nh * Wv;                /* backward */
+    ptrdiff_t nt = loh + 2;                             /* rows of t held */
+    const T *rows[LRN_CL_MAXN];
+    ptrdiff_t end = H + 1 + hih + (J->backward ? 1 + loh : 0);
+    for (ptrdiff_t j = 0; j < end; j++) {
+        if (j < H) {                                    /* line j's squares */
+            const T *xr = x + j * sx;
+            T *row = sq + (j & 1) * rp;
+            for (ptrdiff_t w = 0; w < W; w += VW) {     /* zeros after the line */
+                VT v = F(vldr)(xr + w, W - w);
+                F(vst)(row + w, v * v);
+            }
+        }
+        ptrdiff_t jj = j - 1;                           /* line jj's horizontal sums */
+        if (jj >= 0 && jj < H) F(hsum_row)(hs + jj % nh * Wv, sq + (jj & 1) * rp, W, -low, hiw);
+        ptrdiff_t i = jj - hih;                         /* line i's window is complete */
+        if (i >= 0 && i < H) {
+            const T *xr = x + i * sx;
+            int c = F(ring_rows)(rows, hs, nh, Wv, i - loh, i + hih, H);
+            if (!J->backward) {
+                T *yr = y + i * sy;
+                if (mode == LRN_POW_GENERIC) {
+                    F(stream_pow_generic)(sr, sr, rows, c, W, Wv, a, k, pc, beta, parity);
+                    for (ptrdiff_t w = 0; w < W; w += VW)
+                        F(vstr)(yr + w, F(vldr)(xr + w, W - w) * F(vld)(sr + w), W - w);
+                }
+                else {
+                    for (ptrdiff_t w = 0; w < W; w += VW) {
+                        VT sv = kv + av * F(rows_sum)(rows, c, w);
+                        F(vstr)(yr + w, F(vldr)(xr + w, W - w) * VPOW(sv, mode), W - w);
+                    }
+                }
+                continue;
+            }
+            const T *gr = g + i * sg;
+            T *tslot = tr + i % nt * Wv, *row = rr + (i & 1) * rp;
+            if (mode == LRN_POW_GENERIC) {
+                F(stream_pow_generic)(tslot, sr, rows, c, W, Wv, a, k, pc, beta, parity);
+                for (ptrdiff_t w = 0; w < W; w += VW) {
+                    ptrdiff_t rem = W - w;
+                    F(vstr)(row + w, F(vldr)(gr + w, rem) * (F(vldr)(xr + w, rem) * F(vld)(tslot + w))
+                                     * (av / F(vld)(sr + w)), rem);
+                }
+            }
+            else {
+                for (ptrdiff_t w = 0; w < W; w += VW) {
+                    ptrdiff_t rem = W - w;
+                    VT sv = kv + av * F(rows_sum)(rows, c, w);
+                    VT tv = VPOW(sv, mode);
+                    F(vst)(tslot + w, tv);
+                    F(vstr)(row + w, F(vldr)(gr + w, rem) * (F(vldr)(xr + w, rem) * tv)
+                                     * (av * VPOW(sv, LRN_POW_1)), rem);
+                }
+            }
+        }
+        if (!J->backward) continue;
+        ptrdiff_t ii = i - 1;                           /* r's mirrored horizontal sums */
+        if (ii >= 0 && ii < H) F(hsum_row)(hr + ii % nh * Wv, rr + (ii & 1) * rp, W, -hiw, low);
+        ptrdiff_t d = ii - loh;                         /* line d's dx is complete */
+        if (d >= 0 && d < H) {
+            const T *xr = x + d * sx, *gr = g + d * sg, *tslot = tr + d % nt * Wv;
+            T *yr = y + d * sy;
+            int c = F(ring_rows)(rows, hr, nh, Wv, d - hih, d + loh, H);
+            for (ptrdiff_t w = 0; w < W; w += VW) {
+                ptrdiff_t rem = W - w;
+                VT dv = F(vldr)(gr + w, rem) * F(vld)(tslot + w)
+                        - cv * F(vldr)(xr + w, rem) * F(rows_sum)(rows, c, w);
+                F(vstr)(yr + w, dv, rem);
+            }
+        }
+    }
+}
+
+static void F(within_stream)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff_t cc,
+                             T *mem)
+{
+    /* the padded rows' margins and tails stay zero: r only writes [0, W) and the
+     * squares zeros up to the next whole vector */
+    memset(mem, 0, (size_t)(LRN_STREAM_MARGIN + 4 * (lrn_stream_pitch(J) + LRN_STREAM_MARGIN))
+                   * sizeof(T));
+    lrn_powf pc;                   /* the float power's constants (generic beta) */
+    lrn_powf_init(&pc, J->beta, J->beta_parity);
+    for (ptrdiff_t q = 0; q < cc; q++) {
+        const T *xq = x + q * J->xs[1], *gq = J->backward ? g + q * J->gs[1] : NULL;
+        T *yq = y + q * J->ys[1];
+        switch (J->pow_mode) {     /* the power mode a constant in each copy */
+        case LRN_POW_075: F(stream_plane)(J, xq, gq, yq, mem, &pc, LRN_POW_075); break;
+        case LRN_POW_05: F(stream_plane)(J, xq, gq, yq, mem, &pc, LRN_POW_05); break;
+        case LRN_POW_1: F(stream_plane)(J, xq, gq, yq, mem, &pc, LRN_POW_1); break;
+        default: F(stream_plane)(J, xq, gq, yq, mem, &pc, LRN_POW_GENERIC); break;
+        }
+    }
+}
+
 static void F(within_item)(const lrn_job *J, ptrdiff_t item, void *work)
 {
     ptrdiff_t C = J->shape[1];
@@ -1000,6 +1162,10 @@ static void F(within_item)(const lrn_job *J, ptrdiff_t item, void *work)
     const T *x = (const T *)J->x + b * J->xs[0] + c0 * J->xs[1];
     const T *g = J->backward ? (const T *)J->g + b * J->gs[0] + c0 * J->gs[1] : NULL;
     T *y = (T *)J->y + b * J->ys[0] + c0 * J->ys[1];
+    if (lrn_within_stream(J)) {
+        F(within_stream)(J, x, g, y, cc, (T *)work);
+        return;
+    }
     T a = (T)J->alpha_d, k = (T)J->k, coef = (T)(2.0 * J->beta);
     int pow_mode = J->pow_mode, parity = J->beta_parity;
     double beta = J->beta;

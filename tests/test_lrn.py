@@ -513,6 +513,30 @@ def test_across_kernel_choice_by_stride_same_bits(plane, dtype, size):
     check_backward(g, x, dx, **kw)
 
 
+@pytest.mark.parametrize("beta", [0.75, 0.5, 1.0, 0.6, 2.0])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,window", [
+    ((2, 3, 9, 16), None), ((1, 4, 7, 17), (0, 3)), ((2, 3, 5, 55), (3, 0)),
+    ((1, 2, 1, 40), None), ((1, 3, 2, 33), (2, 2)), ((1, 2, 20, 21), (7, 8)),
+    ((1, 2, 20, 21), (8, 8)), ((2, 5, 3, 64), (1, 2))])
+def test_within_streamed_planes(shape, window, dtype, beta):
+    """Within over two spatial axes in NCHW with lines of 16 or more values streams
+    each plane row by row (lines shorter than the window, one line, windows of 16
+    taps and, at (8, 8), the 17 taps that go to the buffered planes): forward,
+    backward, and in place."""
+    x = random(shape, dtype, seed=36, scale=3.0)
+    g = random(shape, dtype, seed=37)
+    kw = dict(size=5, alpha=0.5, beta=beta, k=1.0, region="within", window=window)
+    y = check_forward(x, **kw)
+    dx = check_backward(g, x, **kw)
+    xc, gc = x.copy(), g.copy()
+    assert np.array_equal(lrn_fast.lrn(xc, out=xc, **kw), y)
+    assert np.array_equal(lrn_fast.lrn_backward(gc, x, out=gc, **kw), dx)
+    xc = x.copy()
+    assert np.array_equal(lrn_fast.lrn_backward(g, xc, out=xc, **kw), dx)
+    assert np.array_equal(lrn_fast.lrn_backward(g, x, num_threads=2, **kw), dx)
+
+
 # ---- SIMD dispatch paths -----------------------------------------------------------------
 # Each run (default, and with LRN_FAST_DISABLE_CPU_FEATURES) is a fresh interpreter that
 # saves its dispatch target, every case's parameters and its results to an .npz file.
@@ -524,7 +548,7 @@ from lrn_fast import _lrn
 rng = np.random.default_rng(0)
 res = {"target": np.array(_lrn.target_name(_lrn.get_target()))}
 i = 0
-for shape in [(2, 37, 9, 11), (3, 19, 33), (1, 70, 5, 4, 3)]:
+for shape in [(2, 37, 9, 11), (3, 19, 33), (1, 70, 5, 4, 3), (2, 6, 10, 37)]:
     base = rng.standard_normal(shape)
     for dtype in (np.float32, np.float64, np.float16):
         b = base.astype(dtype)
@@ -566,7 +590,7 @@ def test_dispatch_path_correct(tmp_path_factory, disable, expect, needs):
     forced = _dispatch_results(tmp_path_factory, disable)
     assert str(forced["target"]).startswith(expect)
     n = sum(key.startswith("kw") for key in forced)
-    assert n == 270
+    assert n == 360
     for i in range(n):
         kw = json.loads(str(forced[f"kw{i}"]))
         if kw["window"] is not None:

@@ -511,9 +511,10 @@ static void group_within(void)
 {
     static const ptrdiff_t shapes[][MAXD] = {
         {2, 3, 9}, {2, 5, 6, 7}, {1, 3, 4, 5, 3}, {2, 2, 1, 8}, {1, 70, 3, 4},
+        {2, 3, 6, 19},     /* lines of 16 or more: planes streamed row by row */
     };
-    static const int ndims[] = {3, 4, 5, 4, 4};
-    sweep("within", LRN_WITHIN, 5, ndims, shapes, NWINS, wins, 0.05, 1.5);
+    static const int ndims[] = {3, 4, 5, 4, 4, 4};
+    sweep("within", LRN_WITHIN, 6, ndims, shapes, NWINS, wins, 0.05, 1.5);
 }
 
 /* inputs big enough for two threads (>= 32768 elements), several tiles */
