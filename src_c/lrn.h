@@ -125,27 +125,48 @@ static inline ptrdiff_t lrn_within_plane(const lrn_job *J, ptrdiff_t cc)
     return 2 * (nl - 1) * cc + P / last * cc * (last + nl - 1) + 16;
 }
 
-/* Within over two spatial axes, planar with unit stride along the last one, short
- * windows along both and lines of at least LRN_STREAM_MINW values: every channel
- * plane is streamed row by row, its row sums kept in rings of rows that stay in L1
- * (within_stream in lrn_kernels.h), instead of going through buffered planes.
- * Decided from the job alone, so the bits never depend on the target or threads. */
-#define LRN_STREAM_MINW 16
-#define LRN_STREAM_MARGIN 16          /* zeros on each side of the padded row */
+/* Within over two spatial axes with windows of up to 16 taps along both, and
+ * either planar with unit stride along the last axis and lines of at least
+ * LRN_STREAM_MIN values, or interleaved with unit channel stride and at least
+ * LRN_STREAM_MIN channels: the planes are streamed line by line, their row sums
+ * kept in rings of rows (within_stream in lrn_kernels.h), instead of going through
+ * buffered planes.  Decided from the job alone (never from the chunk of channels
+ * or the target), so the bits never depend on the target or the threads. */
+#define LRN_STREAM_MIN 16
 static inline int lrn_within_stream(const lrn_job *J)
 {
-    return J->ndim == 4 && lrn_within_planar(J) && lrn_within_unit(J, 1) &&
-           J->lo[0] + J->hi[0] + 1 <= LRN_CL_MAXN && J->shape[3] >= LRN_STREAM_MINW;
+    if (J->ndim != 4 || J->lo[0] + J->hi[0] + 1 > LRN_CL_MAXN ||
+        J->lo[1] + J->hi[1] + 1 > LRN_CL_MAXN)
+        return 0;
+    if (lrn_within_planar(J)) return lrn_within_unit(J, 1) && J->shape[3] >= LRN_STREAM_MIN;
+    return lrn_within_unit(J, 0) && J->shape[1] >= LRN_STREAM_MIN;
 }
-/* a row of the rings: the line rounded up to 16 values (a whole vector on every target) */
-static inline ptrdiff_t lrn_stream_pitch(const lrn_job *J) { return (J->shape[3] + 15) / 16 * 16; }
-/* its scratch in elements: four padded rows, the rings (row sums of squares, of r
- * and t, backward) and a row of s */
-static inline ptrdiff_t lrn_stream_elems(const lrn_job *J)
+/* values between neighbours along the last axis in a line buffer for a chunk of
+ * cc channels: 1 planar (one channel a pass), cc interleaved */
+static inline ptrdiff_t lrn_stream_unit(const lrn_job *J, ptrdiff_t cc)
 {
-    ptrdiff_t Wv = lrn_stream_pitch(J), nh = J->lo[0] + J->hi[0] + 1;
+    return lrn_within_planar(J) ? 1 : cc;
+}
+/* a line buffer and a row of the rings: the line rounded up to 16 values (whole
+ * vectors on every target) */
+static inline ptrdiff_t lrn_stream_pitch(const lrn_job *J, ptrdiff_t cc)
+{
+    return (J->shape[3] * lrn_stream_unit(J, cc) + 15) / 16 * 16;
+}
+/* zeros before and after each line buffer: the farthest shifted load, and a vector */
+static inline ptrdiff_t lrn_stream_margin(const lrn_job *J, ptrdiff_t cc)
+{
+    ptrdiff_t e = J->lo[1] > J->hi[1] ? J->lo[1] : J->hi[1];
+    return (e * lrn_stream_unit(J, cc) + 15) / 16 * 16 + 16;
+}
+/* its scratch in elements: four padded line buffers, the rings (row sums of
+ * squares; of r and t, backward) and a row of s */
+static inline ptrdiff_t lrn_stream_elems(const lrn_job *J, ptrdiff_t cc)
+{
+    ptrdiff_t Wv = lrn_stream_pitch(J, cc), M = lrn_stream_margin(J, cc);
+    ptrdiff_t nh = J->lo[0] + J->hi[0] + 1;
     ptrdiff_t rows = nh + 1 + (J->backward ? nh + J->lo[0] + 2 : 0);
-    return LRN_STREAM_MARGIN + 4 * (Wv + LRN_STREAM_MARGIN) + rows * Wv;
+    return M + 4 * (Wv + M) + rows * Wv;
 }
 
 /* Per-target kernel: compute work item `item` of `job` using `work`

@@ -203,6 +203,12 @@ int lrn_plan(lrn_job *J, int nthreads)
          * twice the time), even if the planes outgrow the budget or fewer items
          * than wanted remain */
         if (!planar && C >= 16) cc = cc < 16 ? 16 : cc / 16 * 16;
+        if (!planar && lrn_within_stream(J)) {
+            /* streamed lines of whole pixels where the batch gives every thread work
+             * (x, y and g then read in contiguous lines), else chunks of whole vectors */
+            ptrdiff_t c2 = cdiv(C, cdiv(want, B));
+            cc = c2 < 16 ? 16 : c2 < C ? cdiv(c2, 16) * 16 : C;
+        }
         if (cc > C) cc = C;
         if (cc < 1) cc = 1;
         J->tile = cc;
@@ -214,7 +220,7 @@ int lrn_plan(lrn_job *J, int nthreads)
         ptrdiff_t cols = plane < LRN_BOX_COLS ? plane : LRN_BOX_COLS;
         size_t box = (size_t)(nmax + 2) * (size_t)(cols + 16);
         J->work_bytes = (planes * (size_t)plane + box) * esz + 64;
-        if (lrn_within_stream(J)) J->work_bytes = (size_t)lrn_stream_elems(J) * esz + 64;
+        if (lrn_within_stream(J)) J->work_bytes = (size_t)lrn_stream_elems(J, cc) * esz + 64;
     }
     return 0;
 }

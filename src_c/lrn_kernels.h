@@ -989,16 +989,21 @@ static void F(within_bwd_tail)(const lrn_job *J, const T *x, const T *g, T *y, T
     LRN_FOR_BLOCK(J, cc, planar, wp, { y[oy] = g[og] * t[bi] - coef * x[ox] * Rs[bi]; });
 }
 
-/* ---- within, two spatial axes streamed row by row (lrn_within_stream) --------
- * For each channel plane of H lines of W values: the squares of line j go into a
- * zero-padded row, and their horizontal window sum (shifted loads, the order of
- * last_axis) into slot j of a ring of nh rows; line i's vertical window adds the
- * rows i - lo .. i + hi of the ring in that order (clipped at the edges).  The
- * backward forms r = g x t (a / s) of line i as soon as its window is complete,
- * puts r's mirrored horizontal sum in a second ring and t in a third, and writes
- * dx of line i - lo once that line's mirrored vertical window is complete.  The
- * rings stay in L1: x and g are read from memory once and y written once, where
- * the buffered planes read them two and three times. */
+/* ---- within, two spatial axes streamed line by line (lrn_within_stream) -------
+ * A line is one position of the first spatial axis: W positions of the last axis
+ * times the channels of the work item, laid out in a line buffer as W runs of u
+ * values (planar, NCHW: one channel per pass, u = 1; interleaved, NHWC: the item's
+ * cc channels, u = cc), so that neighbours along the last axis are u apart.
+ * The squares of line j go into a zero-padded line buffer, and their horizontal
+ * window sums (shifted loads, the order of last_axis) into slot j of a ring of nh
+ * rows; line i's vertical window adds the rows i - lo .. i + hi of the ring in
+ * that order (clipped at the edges).  The backward forms r = g x t (a / s) of line
+ * i as soon as its window is complete, puts r's mirrored horizontal sums in a
+ * second ring and t in a third, and writes dx of line i - lo once that line's
+ * mirrored vertical window is complete.  The rings stay in L1 or L2: x and g are
+ * read from memory once and y written once, where the buffered planes read them
+ * two and three times.  Every value is summed in the same order in both layouts:
+ * NCHW and NHWC give the same bits. */
 
 /* the rows lo .. hi of a ring of n rows of pitch Wv, clipped to [0, H) */
 static inline int F(ring_rows)(const T **rows, const T *ring, ptrdiff_t n, ptrdiff_t Wv,
@@ -1016,34 +1021,57 @@ static inline VT F(rows_sum)(const T *const *rows, int c, ptrdiff_t w)
     return acc;
 }
 
-/* out[w] = sum_{e=from}^{to} row[w + e], whole vectors over the line */
-static inline void F(hsum_row)(T *out, const T *row, ptrdiff_t W, ptrdiff_t from, ptrdiff_t to)
+/* out[b] = sum_{e=from}^{to} row[b + e u] for b < L, whole vectors */
+static inline void F(hsum_row)(T *out, const T *row, ptrdiff_t L, ptrdiff_t u, ptrdiff_t from,
+                               ptrdiff_t to)
 {
-    for (ptrdiff_t w = 0; w < W; w += VW) F(vst)(out + w, F(vshift_sum)(row + w, from, to));
+    for (ptrdiff_t b = 0; b < L; b += VW) {
+        VT acc = F(vld)(row + b + from * u);
+        for (ptrdiff_t e = from + 1; e <= to; e++) acc += F(vld)(row + b + e * u);
+        F(vst)(out + b, acc);
+    }
 }
 
 /* generic beta: s = k + a (the window sums) into sr over the whole padded line
  * (1 after the line: the float power then runs on whole vectors with no tail),
  * t = s^-beta into t (which may be sr): the bits of pow_mul_rows_generic and
  * pow_bwd_rows_generic, without their set-up and scalar tail on every line */
-static void F(stream_pow_generic)(T *t, T *sr, const T *const *rows, int c, ptrdiff_t W,
+static void F(stream_pow_generic)(T *t, T *sr, const T *const *rows, int c, ptrdiff_t L,
                                   ptrdiff_t Wv, T a, T k, const lrn_powf *pc, double beta,
                                   int parity)
 {
     const VT av = F(vsplat)(a), kv = F(vsplat)(k);
-    for (ptrdiff_t w = 0; w < W; w += VW) F(vst)(sr + w, kv + av * F(rows_sum)(rows, c, w));
-    for (ptrdiff_t w = W; w < Wv; w++) sr[w] = 1;
+    for (ptrdiff_t b = 0; b < L; b += VW) F(vst)(sr + b, kv + av * F(rows_sum)(rows, c, b));
+    for (ptrdiff_t b = L; b < Wv; b++) sr[b] = 1;
     if (sizeof(T) == 4)
         lrn_pow_row_f32((float *)t, (const float *)sr, Wv, pc);
     else
         F(pow_rows_generic)(t, sr, Wv, beta, parity);
 }
 
+/* BODY for every vector of a line: buffer offset bo, element offsets ox, og, oy
+ * into the arrays' lines, rem valid values (>= VW: a whole vector).  Runs may be
+ * shorter than a vector: stores into a line buffer or ring row are partial too. */
+#define LRN_STREAM_LINE(BODY)                                                      \
+    for (ptrdiff_t r_ = 0; r_ < nrun; r_++)                                        \
+        for (ptrdiff_t q_ = 0; q_ < len; q_ += VW) {                               \
+            ptrdiff_t bo = r_ * len + q_, rem = len - q_;                          \
+            ptrdiff_t ox = r_ * rx + q_, og = r_ * rg + q_, oy = r_ * ry + q_;     \
+            (void)og; (void)oy; (void)ox;                                          \
+            BODY                                                                   \
+        }
+
 __attribute__((always_inline))
-static inline void F(stream_plane)(const lrn_job *J, const T *x, const T *g, T *y, T *mem,
-                                   const lrn_powf *pc, int mode)
+static inline void F(stream_lines)(const lrn_job *J, const T *x, const T *g, T *y,
+                                   ptrdiff_t cc, T *mem, const lrn_powf *pc, int mode)
 {
-    ptrdiff_t H = J->shape[2], W = J->shape[3], Wv = lrn_stream_pitch(J);
+    int planar = lrn_within_planar(J);
+    ptrdiff_t H = J->shape[2], W = J->shape[3];
+    ptrdiff_t u = lrn_stream_unit(J, cc), L = W * u, Wv = lrn_stream_pitch(J, cc);
+    ptrdiff_t M = lrn_stream_margin(J, cc);
+    ptrdiff_t nrun = planar ? 1 : W, len = planar ? W : cc;
+    ptrdiff_t rx = planar ? 0 : J->xs[3], ry = planar ? 0 : J->ys[3];
+    ptrdiff_t rg = planar || !J->backward ? 0 : J->gs[3];
     ptrdiff_t loh = J->lo[0], hih = J->hi[0], nh = loh + hih + 1;
     ptrdiff_t low = J->lo[1], hiw = J->hi[1];
     ptrdiff_t sx = J->xs[2], sy = J->ys[2], sg = J->backward ? J->gs[2] : 0;
@@ -1051,11 +1079,12 @@ static inline void F(stream_plane)(const lrn_job *J, const T *x, const T *g, T *
     const VT av = F(vsplat)(a), kv = F(vsplat)(k), cv = F(vsplat)(coef);
     int parity = J->beta_parity;
     double beta = J->beta;
-    /* four padded rows (two of squares, two of r: a row is summed one line after it
-     * was written, once its stores have left the store buffer; loads that straddle
-     * stores still in flight stalled for most of the time), then the rings */
-    ptrdiff_t rp = Wv + LRN_STREAM_MARGIN;
-    T *sq = mem + LRN_STREAM_MARGIN, *rr = sq + 2 * rp;
+    /* four padded line buffers (two of squares, two of r: a line is summed one
+     * line after it was stored, once its stores have left the store buffer; loads
+     * straddling stores still in flight stalled for most of the time), then the
+     * rings */
+    ptrdiff_t rp = Wv + M;
+    T *sq = mem + M, *rr = sq + 2 * rp;
     T *hs = sq + 4 * rp, *sr = hs + nh * Wv;
     T *hr = sr + Wv, *tr = hr + nh * Wv;                /* backward */
     ptrdiff_t nt = loh + 2;                             /* rows of t held */
@@ -1065,13 +1094,11 @@ static inline void F(stream_plane)(const lrn_job *J, const T *x, const T *g, T *
         if (j < H) {                                    /* line j's squares */
             const T *xr = x + j * sx;
             T *row = sq + (j & 1) * rp;
-            for (ptrdiff_t w = 0; w < W; w += VW) {     /* zeros after the line */
-                VT v = F(vldr)(xr + w, W - w);
-                F(vst)(row + w, v * v);
-            }
+            LRN_STREAM_LINE({ VT v = F(vldr)(xr + ox, rem); F(vstr)(row + bo, v * v, rem); })
         }
         ptrdiff_t jj = j - 1;                           /* line jj's horizontal sums */
-        if (jj >= 0 && jj < H) F(hsum_row)(hs + jj % nh * Wv, sq + (jj & 1) * rp, W, -low, hiw);
+        if (jj >= 0 && jj < H)
+            F(hsum_row)(hs + jj % nh * Wv, sq + (jj & 1) * rp, L, u, -low, hiw);
         ptrdiff_t i = jj - hih;                         /* line i's window is complete */
         if (i >= 0 && i < H) {
             const T *xr = x + i * sx;
@@ -1079,74 +1106,74 @@ static inline void F(stream_plane)(const lrn_job *J, const T *x, const T *g, T *
             if (!J->backward) {
                 T *yr = y + i * sy;
                 if (mode == LRN_POW_GENERIC) {
-                    F(stream_pow_generic)(sr, sr, rows, c, W, Wv, a, k, pc, beta, parity);
-                    for (ptrdiff_t w = 0; w < W; w += VW)
-                        F(vstr)(yr + w, F(vldr)(xr + w, W - w) * F(vld)(sr + w), W - w);
+                    F(stream_pow_generic)(sr, sr, rows, c, L, Wv, a, k, pc, beta, parity);
+                    LRN_STREAM_LINE({
+                        F(vstr)(yr + oy, F(vldr)(xr + ox, rem) * F(vld)(sr + bo), rem);
+                    })
                 }
                 else {
-                    for (ptrdiff_t w = 0; w < W; w += VW) {
-                        VT sv = kv + av * F(rows_sum)(rows, c, w);
-                        F(vstr)(yr + w, F(vldr)(xr + w, W - w) * VPOW(sv, mode), W - w);
-                    }
+                    LRN_STREAM_LINE({
+                        VT sv = kv + av * F(rows_sum)(rows, c, bo);
+                        F(vstr)(yr + oy, F(vldr)(xr + ox, rem) * VPOW(sv, mode), rem);
+                    })
                 }
                 continue;
             }
             const T *gr = g + i * sg;
             T *tslot = tr + i % nt * Wv, *row = rr + (i & 1) * rp;
             if (mode == LRN_POW_GENERIC) {
-                F(stream_pow_generic)(tslot, sr, rows, c, W, Wv, a, k, pc, beta, parity);
-                for (ptrdiff_t w = 0; w < W; w += VW) {
-                    ptrdiff_t rem = W - w;
-                    F(vstr)(row + w, F(vldr)(gr + w, rem) * (F(vldr)(xr + w, rem) * F(vld)(tslot + w))
-                                     * (av / F(vld)(sr + w)), rem);
-                }
+                F(stream_pow_generic)(tslot, sr, rows, c, L, Wv, a, k, pc, beta, parity);
+                LRN_STREAM_LINE({
+                    F(vstr)(row + bo, F(vldr)(gr + og, rem) * (F(vldr)(xr + ox, rem)
+                                      * F(vld)(tslot + bo)) * (av / F(vld)(sr + bo)), rem);
+                })
             }
             else {
-                for (ptrdiff_t w = 0; w < W; w += VW) {
-                    ptrdiff_t rem = W - w;
-                    VT sv = kv + av * F(rows_sum)(rows, c, w);
+                LRN_STREAM_LINE({
+                    VT sv = kv + av * F(rows_sum)(rows, c, bo);
                     VT tv = VPOW(sv, mode);
-                    F(vst)(tslot + w, tv);
-                    F(vstr)(row + w, F(vldr)(gr + w, rem) * (F(vldr)(xr + w, rem) * tv)
-                                     * (av * VPOW(sv, LRN_POW_1)), rem);
-                }
+                    F(vstr)(tslot + bo, tv, rem);
+                    F(vstr)(row + bo, F(vldr)(gr + og, rem) * (F(vldr)(xr + ox, rem) * tv)
+                                      * (av * VPOW(sv, LRN_POW_1)), rem);
+                })
             }
         }
         if (!J->backward) continue;
         ptrdiff_t ii = i - 1;                           /* r's mirrored horizontal sums */
-        if (ii >= 0 && ii < H) F(hsum_row)(hr + ii % nh * Wv, rr + (ii & 1) * rp, W, -hiw, low);
+        if (ii >= 0 && ii < H)
+            F(hsum_row)(hr + ii % nh * Wv, rr + (ii & 1) * rp, L, u, -hiw, low);
         ptrdiff_t d = ii - loh;                         /* line d's dx is complete */
         if (d >= 0 && d < H) {
             const T *xr = x + d * sx, *gr = g + d * sg, *tslot = tr + d % nt * Wv;
             T *yr = y + d * sy;
             int c = F(ring_rows)(rows, hr, nh, Wv, d - hih, d + loh, H);
-            for (ptrdiff_t w = 0; w < W; w += VW) {
-                ptrdiff_t rem = W - w;
-                VT dv = F(vldr)(gr + w, rem) * F(vld)(tslot + w)
-                        - cv * F(vldr)(xr + w, rem) * F(rows_sum)(rows, c, w);
-                F(vstr)(yr + w, dv, rem);
-            }
+            LRN_STREAM_LINE({
+                VT dv = F(vldr)(gr + og, rem) * F(vld)(tslot + bo)
+                        - cv * F(vldr)(xr + ox, rem) * F(rows_sum)(rows, c, bo);
+                F(vstr)(yr + oy, dv, rem);
+            })
         }
     }
 }
+#undef LRN_STREAM_LINE
 
 static void F(within_stream)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff_t cc,
                              T *mem)
 {
-    /* the padded rows' margins and tails stay zero: r only writes [0, W) and the
-     * squares zeros up to the next whole vector */
-    memset(mem, 0, (size_t)(LRN_STREAM_MARGIN + 4 * (lrn_stream_pitch(J) + LRN_STREAM_MARGIN))
-                   * sizeof(T));
+    /* the padded line buffers' margins and tails stay zero: only [0, L) is written */
+    ptrdiff_t M = lrn_stream_margin(J, cc);
+    memset(mem, 0, (size_t)(M + 4 * (lrn_stream_pitch(J, cc) + M)) * sizeof(T));
     lrn_powf pc;                   /* the float power's constants (generic beta) */
     lrn_powf_init(&pc, J->beta, J->beta_parity);
-    for (ptrdiff_t q = 0; q < cc; q++) {
+    int planar = lrn_within_planar(J);
+    for (ptrdiff_t q = 0; q < (planar ? cc : 1); q++) {   /* planar: one channel a pass */
         const T *xq = x + q * J->xs[1], *gq = J->backward ? g + q * J->gs[1] : NULL;
         T *yq = y + q * J->ys[1];
         switch (J->pow_mode) {     /* the power mode a constant in each copy */
-        case LRN_POW_075: F(stream_plane)(J, xq, gq, yq, mem, &pc, LRN_POW_075); break;
-        case LRN_POW_05: F(stream_plane)(J, xq, gq, yq, mem, &pc, LRN_POW_05); break;
-        case LRN_POW_1: F(stream_plane)(J, xq, gq, yq, mem, &pc, LRN_POW_1); break;
-        default: F(stream_plane)(J, xq, gq, yq, mem, &pc, LRN_POW_GENERIC); break;
+        case LRN_POW_075: F(stream_lines)(J, xq, gq, yq, cc, mem, &pc, LRN_POW_075); break;
+        case LRN_POW_05: F(stream_lines)(J, xq, gq, yq, cc, mem, &pc, LRN_POW_05); break;
+        case LRN_POW_1: F(stream_lines)(J, xq, gq, yq, cc, mem, &pc, LRN_POW_1); break;
+        default: F(stream_lines)(J, xq, gq, yq, cc, mem, &pc, LRN_POW_GENERIC); break;
         }
     }
 }

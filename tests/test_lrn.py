@@ -537,6 +537,36 @@ def test_within_streamed_planes(shape, window, dtype, beta):
     assert np.array_equal(lrn_fast.lrn_backward(g, x, num_threads=2, **kw), dx)
 
 
+def _channels_last(a):
+    return np.moveaxis(np.ascontiguousarray(np.moveaxis(a, 1, -1)), -1, 1)
+
+
+@pytest.mark.parametrize("beta", [0.75, 0.6])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,window", [
+    ((2, 37, 9, 11), None), ((1, 16, 5, 3), (0, 3)), ((2, 20, 3, 17), (2, 2)),
+    ((3, 100, 4, 20), (3, 1)), ((1, 17, 1, 1), None)])
+def test_within_streamed_channels_last(shape, window, dtype, beta):
+    """NHWC with 16 or more channels streams lines of (width x a chunk of channels):
+    chunks of any size, whole vectors or not, checked against the reference, in
+    place and with threads; where NCHW streams too (lines of 16 or more) both layouts
+    add every value in the same order, so they give the same bits."""
+    x = _channels_last(random(shape, dtype, seed=38, scale=3.0))
+    g = _channels_last(random(shape, dtype, seed=39))
+    kw = dict(size=5, alpha=0.5, beta=beta, k=1.0, region="within", window=window)
+    y = check_forward(x, **kw)
+    dx = check_backward(g, x, **kw)
+    assert np.array_equal(lrn_fast.lrn(x, num_threads=2, **kw), y)
+    assert np.array_equal(lrn_fast.lrn_backward(g, x, num_threads=2, **kw), dx)
+    xc, gc = x.copy(order="K"), g.copy(order="K")
+    assert np.array_equal(lrn_fast.lrn(xc, out=xc, **kw), y)
+    assert np.array_equal(lrn_fast.lrn_backward(gc, x, out=gc, **kw), dx)
+    if shape[3] >= 16:
+        xn, gn = np.ascontiguousarray(x), np.ascontiguousarray(g)
+        assert np.array_equal(lrn_fast.lrn(xn, **kw), y)
+        assert np.array_equal(lrn_fast.lrn_backward(gn, xn, **kw), dx)
+
+
 # ---- SIMD dispatch paths -----------------------------------------------------------------
 # Each run (default, and with LRN_FAST_DISABLE_CPU_FEATURES) is a fresh interpreter that
 # saves its dispatch target, every case's parameters and its results to an .npz file.
