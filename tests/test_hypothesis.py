@@ -62,3 +62,42 @@ def test_against_reference(c, backward):
     assert dx.dtype == c["dtype"] and dx.shape == x.shape
     # threads never change the bits
     assert np.array_equal(dx, lrn_fast.lrn_backward(gv, xv, num_threads=1, **kw))
+
+
+@st.composite
+def within_2d_cases(draw):
+    """Within over two spatial axes with lines or channels long enough for the
+    streamed kernels (16 or more) about half of the time, and windows either side of
+    their 16-tap limit."""
+    axis = draw(st.sampled_from([1, -1]))
+    shape = [draw(st.integers(1, 2)), draw(st.integers(1, 40)), draw(st.integers(1, 12)),
+             draw(st.integers(1, 40))]
+    if axis == -1:
+        shape = [shape[0], shape[2], shape[3], shape[1]]
+    return dict(
+        shape=tuple(shape), axis=axis,
+        dtype=draw(st.sampled_from([np.float32, np.float64])),
+        size=draw(st.integers(1, 9)),
+        window=draw(st.one_of(st.none(), st.tuples(st.integers(0, 9), st.integers(0, 9)))),
+        alpha=draw(POSITIVE([1e-4, 0.1, 1.0], 0.0, 10.0)),
+        beta=draw(BETAS), k=draw(POSITIVE([1.0, 2.0, 0.5], 1e-3, 3.0)),
+        layout=draw(st.integers(0, 7)), glayout=draw(st.integers(0, 7)),
+        seed=draw(st.integers(0, 2**32 - 1)))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(c=within_2d_cases(), backward=st.booleans())
+def test_within_2d_against_reference(c, backward):
+    rng = np.random.default_rng(c["seed"])
+    x = rng.standard_normal(c["shape"]).astype(c["dtype"])
+    _, xv = (v := layouts(x))[c["layout"] % len(v)]
+    kw = {n: c[n] for n in ("size", "alpha", "beta", "k", "axis", "window")}
+    kw["region"] = "within"
+    if not backward:
+        y = check_forward(xv, **kw)
+        assert np.array_equal(y, lrn_fast.lrn(xv, num_threads=1, **kw))
+        return
+    g = rng.standard_normal(c["shape"]).astype(c["dtype"])
+    _, gv = (v := layouts(g))[c["glayout"] % len(v)]
+    dx = check_backward(gv, xv, **kw)
+    assert np.array_equal(dx, lrn_fast.lrn_backward(gv, xv, num_threads=1, **kw))
