@@ -208,6 +208,10 @@ int lrn_plan(lrn_job *J, int nthreads)
              * (x, y and g then read in contiguous lines), else chunks of whole vectors */
             ptrdiff_t c2 = cdiv(C, cdiv(want, B));
             cc = c2 < 16 ? 16 : c2 < C ? cdiv(c2, 16) * 16 : C;
+            /* but the line buffers and rings (about 3 n + 5 lines) within the budget */
+            ptrdiff_t lines = 3 * nmax + 5, W = J->shape[3];
+            ptrdiff_t cap = (ptrdiff_t)(LRN_WITHIN_BUDGET / ((size_t)(lines * W) * esz)) / 16 * 16;
+            if (cc > cap) cc = cap < 16 ? 16 : cap;
         }
         if (cc > C) cc = C;
         if (cc < 1) cc = 1;
