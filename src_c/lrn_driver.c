@@ -218,13 +218,16 @@ int lrn_plan(lrn_job *J, int nthreads)
         J->tile = cc;
         J->ntiles = cdiv(C, cc);
         J->nitems = B * J->ntiles;
-        /* the planes, and the box sums' streams of (n + 2) rows of up to
-         * LRN_BOX_COLS values (rows padded to whole vectors) */
+        /* streamed: the line buffers and rings (lrn_stream_elems); else the planes,
+         * and the box sums' streams of (n + 2) rows of up to LRN_BOX_COLS values
+         * (rows padded to whole vectors) */
         ptrdiff_t plane = lrn_within_plane(J, cc);
         ptrdiff_t cols = plane < LRN_BOX_COLS ? plane : LRN_BOX_COLS;
         size_t box = (size_t)(nmax + 2) * (size_t)(cols + 16);
-        J->work_bytes = (planes * (size_t)plane + box) * esz + 64;
-        if (lrn_within_stream(J)) J->work_bytes = (size_t)lrn_stream_elems(J, cc) * esz + 64;
+        if (lrn_within_stream(J))
+            J->work_bytes = (size_t)lrn_stream_elems(J, cc) * esz + 64;
+        else
+            J->work_bytes = (planes * (size_t)plane + box) * esz + 64;
     }
     return 0;
 }

@@ -995,7 +995,7 @@ static void F(within_bwd_tail)(const lrn_job *J, const T *x, const T *g, T *y, T
  * values (planar, NCHW: one channel per pass, u = 1; interleaved, NHWC: the item's
  * cc channels, u = cc), so that neighbours along the last axis are u apart.
  * The squares of line j go into a zero-padded line buffer, and their horizontal
- * window sums (shifted loads, the order of last_axis) into slot j of a ring of nh
+ * window sums (last_axis on that one line) into slot j of a ring of nh
  * rows; line i's vertical window adds the rows i - lo .. i + hi of the ring in
  * that order (clipped at the edges).  The backward forms r = g x t (a / s) of line
  * i as soon as its window is complete, puts r's mirrored horizontal sums in a
@@ -1019,17 +1019,6 @@ static inline VT F(rows_sum)(const T *const *rows, int c, ptrdiff_t w)
     VT acc = F(vld)(rows[0] + w);
     for (int e = 1; e < c; e++) acc += F(vld)(rows[e] + w);
     return acc;
-}
-
-/* out[b] = sum_{e=from}^{to} row[b + e u] for b < L, whole vectors */
-static inline void F(hsum_row)(T *out, const T *row, ptrdiff_t L, ptrdiff_t u, ptrdiff_t from,
-                               ptrdiff_t to)
-{
-    for (ptrdiff_t b = 0; b < L; b += VW) {
-        VT acc = F(vld)(row + b + from * u);
-        for (ptrdiff_t e = from + 1; e <= to; e++) acc += F(vld)(row + b + e * u);
-        F(vst)(out + b, acc);
-    }
 }
 
 /* generic beta: s = k + a (the window sums) into sr over the whole padded line
@@ -1073,7 +1062,7 @@ static inline void F(stream_lines)(const lrn_job *J, const T *x, const T *g, T *
     ptrdiff_t rx = planar ? 0 : J->xs[3], ry = planar ? 0 : J->ys[3];
     ptrdiff_t rg = planar || !J->backward ? 0 : J->gs[3];
     ptrdiff_t loh = J->lo[0], hih = J->hi[0], nh = loh + hih + 1;
-    ptrdiff_t low = J->lo[1], hiw = J->hi[1];
+    ptrdiff_t low = J->lo[1], hiw = J->hi[1], nw = low + hiw + 1;
     ptrdiff_t sx = J->xs[2], sy = J->ys[2], sg = J->backward ? J->gs[2] : 0;
     T a = (T)J->alpha_d, k = (T)J->k, coef = (T)(2.0 * J->beta);
     const VT av = F(vsplat)(a), kv = F(vsplat)(k), cv = F(vsplat)(coef);
@@ -1098,7 +1087,7 @@ static inline void F(stream_lines)(const lrn_job *J, const T *x, const T *g, T *
         }
         ptrdiff_t jj = j - 1;                           /* line jj's horizontal sums */
         if (jj >= 0 && jj < H)
-            F(hsum_row)(hs + jj % nh * Wv, sq + (jj & 1) * rp, L, u, -low, hiw);
+            F(last_axis)(hs + jj % nh * Wv, sq + (jj & 1) * rp, 1, W + nw - 1, u, nw, low);
         ptrdiff_t i = jj - hih;                         /* line i's window is complete */
         if (i >= 0 && i < H) {
             const T *xr = x + i * sx;
@@ -1141,7 +1130,7 @@ static inline void F(stream_lines)(const lrn_job *J, const T *x, const T *g, T *
         if (!J->backward) continue;
         ptrdiff_t ii = i - 1;                           /* r's mirrored horizontal sums */
         if (ii >= 0 && ii < H)
-            F(hsum_row)(hr + ii % nh * Wv, rr + (ii & 1) * rp, L, u, -hiw, low);
+            F(last_axis)(hr + ii % nh * Wv, rr + (ii & 1) * rp, 1, W + nw - 1, u, nw, hiw);
         ptrdiff_t d = ii - loh;                         /* line d's dx is complete */
         if (d >= 0 && d < H) {
             const T *xr = x + d * sx, *gr = g + d * sg, *tslot = tr + d % nt * Wv;

@@ -122,6 +122,11 @@ def check_backward(g, x, got=None, **kw):
 
 
 # ---- layouts: views of the same values in different memory ------------------------
+def channels_last(x):
+    """x's values in NHWC memory, as a view with x's axes (channels stride 1)."""
+    return np.moveaxis(np.ascontiguousarray(np.moveaxis(x, 1, -1)), -1, 1)
+
+
 def layouts(x):
     """(name, view) pairs that all hold the values of x (rank >= 2) in other layouts:
     C order, Fortran order, reversed axes (negative strides), step slices of a
@@ -136,7 +141,7 @@ def layouts(x):
     perm = tuple(range(x.ndim))[::-1]
     t = np.ascontiguousarray(x.transpose(perm)).transpose(np.argsort(perm))
     out.append(("transposed", t))
-    out.append(("channels-last", np.moveaxis(np.ascontiguousarray(np.moveaxis(x, 1, -1)), -1, 1)))
+    out.append(("channels-last", channels_last(x)))
     if x.dtype.itemsize > 1:
         out.append(("big-endian", x.astype(x.dtype.newbyteorder(">"))))
         buf = np.zeros(x.nbytes + 1, np.uint8)

@@ -9,8 +9,8 @@ from threadpoolctl import threadpool_limits
 
 import lrn_fast
 from lrn_fast import _lrn, reference
-from conftest import (DTYPES, RTOL, as64, assert_close, assert_result, check_backward,
-                      check_forward, layouts, random, run_python)
+from conftest import (DTYPES, RTOL, as64, assert_close, assert_result, channels_last,
+                      check_backward, check_forward, layouts, random, run_python)
 
 SHAPES = {2: (3, 7), 3: (2, 7, 5), 4: (2, 6, 4, 5), 5: (2, 5, 3, 4, 3)}
 SIZES = [1, 2, 3, 4, 5, 8, 13]          # 8 and 13 exceed every axis length here
@@ -537,10 +537,6 @@ def test_within_streamed_planes(shape, window, dtype, beta):
     assert np.array_equal(lrn_fast.lrn_backward(g, x, num_threads=2, **kw), dx)
 
 
-def _channels_last(a):
-    return np.moveaxis(np.ascontiguousarray(np.moveaxis(a, 1, -1)), -1, 1)
-
-
 @pytest.mark.parametrize("beta", [0.75, 0.6])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape,window", [
@@ -551,8 +547,8 @@ def test_within_streamed_channels_last(shape, window, dtype, beta):
     chunks of any size, whole vectors or not, checked against the reference, in
     place and with threads; where NCHW streams too (lines of 16 or more) both layouts
     add every value in the same order, so they give the same bits."""
-    x = _channels_last(random(shape, dtype, seed=38, scale=3.0))
-    g = _channels_last(random(shape, dtype, seed=39))
+    x = channels_last(random(shape, dtype, seed=38, scale=3.0))
+    g = channels_last(random(shape, dtype, seed=39))
     kw = dict(size=5, alpha=0.5, beta=beta, k=1.0, region="within", window=window)
     y = check_forward(x, **kw)
     dx = check_backward(g, x, **kw)
