@@ -50,7 +50,61 @@ static inline void F(vstr)(T *p, VT v, ptrdiff_t rem)
     case LRN_POW_05: LOOP(LRN_POW_05) break;                                       \
     default: LOOP(LRN_POW_1) break;                                                \
     }
+/* and for every mode, the generic one included (VPOWM, VAOVER) */
+#define LRN_POW_SWITCH(LOOP)                                                       \
+    switch (pow_mode) {                                                            \
+    case LRN_POW_GENERIC: LOOP(LRN_POW_GENERIC) break;                             \
+    case LRN_POW_075: LOOP(LRN_POW_075) break;                                     \
+    case LRN_POW_05: LOOP(LRN_POW_05) break;                                       \
+    default: LOOP(LRN_POW_1) break;                                                \
+    }
 static inline ptrdiff_t F(pad)(ptrdiff_t m) { return (m + VW - 1) / VW * VW; }
+
+/* The generic power on one vector, lane by lane with the scalar code of
+ * lrn_math.h (gcc vectorises these loops: the same operations as the row
+ * functions below, so the same bits on every target).  float: lrn_powf_fast
+ * when every lane is in its range, else lrn_powf_full (they agree bit for bit
+ * inside that range, so the choice never shows). */
+typedef struct { lrn_powf f; double beta, nf; } F(gpow);
+
+static inline void F(gpow_init)(F(gpow) *c, double beta, int parity)
+{
+    lrn_powf_init(&c->f, beta, parity);
+    c->beta = beta;
+    c->nf = lrn_neg_factor(parity);
+}
+
+/* out of line: rare, and large */
+__attribute__((noinline))
+static VT F(vpow_generic_full)(VT s, const F(gpow) *c)
+{
+    VT r = s;
+    for (int i = 0; i < (int)VW; i++) r[i] = lrn_powf_full(s[i], &c->f);
+    return r;
+}
+
+static inline VT F(vpow_generic)(VT s, const F(gpow) *c)
+{
+    VT r = s;
+    if (sizeof(T) == 4) {
+        lrn_vu32 lo = {0}, span = {0};
+        lo += c->f.lo;
+        span += c->f.span;
+        if (__builtin_expect(lrn_vany((lrn_vu32)s - lo > span), 0))
+            return F(vpow_generic_full)(s, c);
+        for (int i = 0; i < (int)VW; i++) r[i] = lrn_powf_fast(s[i], &c->f);
+    }
+    else {
+        for (int i = 0; i < (int)VW; i++) r[i] = (T)lrn_pow_neg(s[i], c->beta, c->nf, 1);
+    }
+    return r;
+}
+
+/* s^-beta and a / s on one vector for a power mode known at compile time: the
+ * fast betas' VPOW (a / s as a times its reciprocal), or the generic power and an
+ * IEEE division (the names pw and av must be in scope) */
+#define VPOWM(sv, MODE) ((MODE) == LRN_POW_GENERIC ? F(vpow_generic)(sv, pw) : VPOW(sv, MODE))
+#define VAOVER(sv, MODE) ((MODE) == LRN_POW_GENERIC ? av / (sv) : av * VPOW(sv, LRN_POW_1))
 
 static void F(pow_rows_generic)(T *t, const T *s, ptrdiff_t m, double beta, int parity)
 {
@@ -70,38 +124,6 @@ static void F(pow_rows_generic)(T *t, const T *s, ptrdiff_t m, double beta, int 
         for (ptrdiff_t q = 0; q < mm; q++) d[q] = lrn_pow_neg(d[q], beta, nf, 1);
         for (ptrdiff_t q = 0; q < mm; q++) t[p0 + q] = (T)d[q];
     }
-}
-
-/* y[p] = x[p] * s[p]^-beta, generic beta (y may be x; s is scratch): float in one pass */
-static void F(pow_mul_rows_generic)(T *y, const T *x, T *s, ptrdiff_t m, double beta, int parity)
-{
-    if (sizeof(T) == 4) {
-        lrn_powf c;
-        lrn_powf_init(&c, beta, parity);
-        lrn_pow_mul_row_f32((float *)y, (const float *)x, (const float *)s, m, &c);
-        return;
-    }
-    F(pow_rows_generic)(s, s, m, beta, parity);
-#pragma GCC ivdep
-    for (ptrdiff_t p = 0; p < m; p++) y[p] = x[p] * s[p];
-}
-
-/* t[p] = s[p]^-beta and r[p] = g[p] (x[p] t[p]) (a / s[p]), generic beta (r may be s;
- * t may be s when r is not): float in one pass */
-static void F(pow_bwd_rows_generic)(T *t, T *r, const T *s, const T *g, const T *x, T a,
-                                    ptrdiff_t m, double beta, int parity)
-{
-    if (sizeof(T) == 4) {
-        lrn_powf c;
-        lrn_powf_init(&c, beta, parity);
-        lrn_pow_bwd_row_f32((float *)t, (float *)r, (const float *)s, (const float *)g,
-                            (const float *)x, (float)a, m, &c);
-        return;
-    }
-    if (r != s) memcpy(r, s, (size_t)m * sizeof(T));     /* r holds s: t may be s */
-    F(pow_rows_generic)(t, s, m, beta, parity);
-#pragma GCC ivdep
-    for (ptrdiff_t p = 0; p < m; p++) r[p] = g[p] * (x[p] * t[p]) * (a / r[p]);
 }
 
 #define LRN_POW_ROWS_LOOP(MODE)                                                    \
@@ -193,12 +215,11 @@ static void F(box_rows)(T *v, ptrdiff_t ld, ptrdiff_t L, ptrdiff_t m,
  * x rows at x + c*ldx, y rows at y + c*ldy; y may be x (in place). */
 static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
                                ptrdiff_t C, ptrdiff_t m, ptrdiff_t lo, ptrdiff_t hi,
-                               T a, T k, int pow_mode, double beta, int parity, T *mem)
+                               T a, T k, int pow_mode, const F(gpow) *pw, T *mem)
 {
     F(stream) st;
     ptrdiff_t n = lo + hi + 1, mp = F(pad)(m);
     F(stream_init)(&st, n, mp, mem);
-    T *srow = mem + F(stream_elems)(n, mp);
     const VT av = F(vsplat)(a), kv = F(vsplat)(k);
     for (ptrdiff_t u = 0; u < C + n - 1; u++) {
         ptrdiff_t j = u - lo, o = u % n, c = u - n + 1;
@@ -211,19 +232,6 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
                 slot[p] = v;
                 pre[p] = (o ? pre[p] : (T)0) + v;
             }
-        }
-        else if (pow_mode == LRN_POW_GENERIC) {
-            const T *xc = x + c * ldx;
-            T *yc = y + c * ldy;
-#pragma GCC ivdep
-            for (ptrdiff_t p = 0; p < m; p++) {
-                T v = xj[p] * xj[p];
-                T ps = (o ? pre[p] : (T)0) + v;
-                slot[p] = v;
-                pre[p] = ps;
-                srow[p] = k + a * (nxt[p] + ps);
-            }
-            F(pow_mul_rows_generic)(yc, xc, srow, m, beta, parity);
         }
         else {
             /* one pass: square, prefix, window sum, power, product */
@@ -238,10 +246,10 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
                 VT ps = o ? F(vld)(pre + p) + v : v;                               \
                 F(vst)(slot + p, v);                                               \
                 F(vst)(pre + p, ps);                                               \
-                VT r = xcv * VPOW(kv + av * (F(vld)(nxt + p) + ps), MODE);         \
+                VT r = xcv * VPOWM(kv + av * (F(vld)(nxt + p) + ps), MODE);        \
                 F(vstr)(yc + p, r, rem);                                           \
             }
-            LRN_FAST_POW_SWITCH(LRN_FWD_LOOP)
+            LRN_POW_SWITCH(LRN_FWD_LOOP)
 #undef LRN_FWD_LOOP
         }
         F(stream_close)(&st, o);
@@ -271,7 +279,7 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
             sq##S[o] = v;                                                          \
             pre##S = o ? pre##S + v : v;                                           \
             if (!GUARD || c >= 0) {                                                \
-                VT r = F(vldr)(x + c * ldx + p + OFF, rem - OFF) * VPOW(kv + av * (sf##S[o + 1] + pre##S), MODE); \
+                VT r = F(vldr)(x + c * ldx + p + OFF, rem - OFF) * VPOWM(kv + av * (sf##S[o + 1] + pre##S), MODE); \
                 F(vstr)(y + c * ldy + p + OFF, r, rem - OFF);                      \
             }                                                                      \
         }                                                                          \
@@ -295,7 +303,7 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
             VT v = xv * xv;                                                        \
             sq[o] = v;                                                             \
             pre = o ? pre + v : v;                                                 \
-            VT r = F(vld)(px - back) * VPOW(kv + av * (sf[o + 1] + pre), MODE);    \
+            VT r = F(vld)(px - back) * VPOWM(kv + av * (sf[o + 1] + pre), MODE);    \
             F(vst)(py, r);                                                         \
             px += ldx;                                                             \
             py += ldy;                                                             \
@@ -320,8 +328,8 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
             sqb[o] = vb;                                                           \
             prea = o ? prea + va : va;                                             \
             preb = o ? preb + vb : vb;                                             \
-            VT ra = F(vld)(px - back) * VPOW(kv + av * (sfa[o + 1] + prea), MODE); \
-            VT rb = F(vld)(px - back + VW) * VPOW(kv + av * (sfb[o + 1] + preb), MODE); \
+            VT ra = F(vld)(px - back) * VPOWM(kv + av * (sfa[o + 1] + prea), MODE); \
+            VT rb = F(vld)(px - back + VW) * VPOWM(kv + av * (sfb[o + 1] + preb), MODE); \
             F(vst)(py, ra);                                                        \
             F(vst)(py + VW, rb);                                                   \
             px += ldx;                                                             \
@@ -340,7 +348,7 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
 #define LRN_STRIP_FWD(N, MODE)                                                     \
 static void F(strip_fwd_##N##_##MODE)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy, \
                                       ptrdiff_t C, ptrdiff_t m, ptrdiff_t lo,      \
-                                      T a, T k)                                    \
+                                      T a, T k, const F(gpow) *pw)                 \
 {                                                                                  \
     static const T zeros[LRN_VBYTES / sizeof(T)];                                  \
     const VT av = F(vsplat)(a), kv = F(vsplat)(k), zero = F(vsplat)(0);            \
@@ -377,20 +385,21 @@ static void F(strip_fwd_##N##_##MODE)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t
         for (; u0 < nb * N; u0 += N) LRN_STRIP_BLOCK(N, MODE, 1);                  \
     }                                                                              \
 }
-#define LRN_STRIP_FWD_MODES(N) LRN_STRIP_FWD(N, 1) LRN_STRIP_FWD(N, 2) LRN_STRIP_FWD(N, 3)
+#define LRN_STRIP_FWD_MODES(N) LRN_STRIP_FWD(N, 0) LRN_STRIP_FWD(N, 1) LRN_STRIP_FWD(N, 2) LRN_STRIP_FWD(N, 3)
 LRN_STRIP_FWD_MODES(1) LRN_STRIP_FWD_MODES(2) LRN_STRIP_FWD_MODES(3) LRN_STRIP_FWD_MODES(4)
 LRN_STRIP_FWD_MODES(5) LRN_STRIP_FWD_MODES(6) LRN_STRIP_FWD_MODES(7) LRN_STRIP_FWD_MODES(8)
 
 /* The strip kernel KIND for window length n and the power mode, called with ARGS:
- * 1 when there is one (fast beta, n <= LRN_STRIP_MAXN), else 0. */
+ * 1 when there is one (n <= LRN_STRIP_MAXN), else 0. */
 #define LRN_STRIP_CASE(KIND, N, ARGS)                                              \
     case N:                                                                        \
         if (pow_mode == LRN_POW_075) F(KIND##_##N##_1) ARGS;                       \
         else if (pow_mode == LRN_POW_05) F(KIND##_##N##_2) ARGS;                   \
-        else F(KIND##_##N##_3) ARGS;                                               \
+        else if (pow_mode == LRN_POW_1) F(KIND##_##N##_3) ARGS;                    \
+        else if (sizeof(T) == 4) F(KIND##_##N##_0) ARGS;                           \
+        else return 0;                                                             \
         return 1;
 #define LRN_STRIP_DISPATCH(KIND, ARGS)                                             \
-    if (pow_mode == LRN_POW_GENERIC) return 0;                                     \
     switch (n) {                                                                   \
     LRN_STRIP_CASE(KIND, 1, ARGS) LRN_STRIP_CASE(KIND, 2, ARGS)                    \
     LRN_STRIP_CASE(KIND, 3, ARGS) LRN_STRIP_CASE(KIND, 4, ARGS)                    \
@@ -400,9 +409,10 @@ LRN_STRIP_FWD_MODES(5) LRN_STRIP_FWD_MODES(6) LRN_STRIP_FWD_MODES(7) LRN_STRIP_F
     return 0;
 
 static int F(strip_fwd)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy, ptrdiff_t C,
-                        ptrdiff_t m, ptrdiff_t lo, ptrdiff_t n, T a, T k, int pow_mode)
+                        ptrdiff_t m, ptrdiff_t lo, ptrdiff_t n, T a, T k, int pow_mode,
+                        const F(gpow) *pw)
 {
-    LRN_STRIP_DISPATCH(strip_fwd, (x, ldx, y, ldy, C, m, lo, a, k))
+    LRN_STRIP_DISPATCH(strip_fwd, (x, ldx, y, ldy, C, m, lo, a, k, pw))
 }
 
 /* ---- across channels, backward ----------------------------------------------
@@ -417,7 +427,7 @@ static int F(strip_fwd)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy, ptrdiff_
 static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t ldg,
                                T *y, ptrdiff_t ldy, ptrdiff_t C, ptrdiff_t m,
                                ptrdiff_t lo, ptrdiff_t hi, T a, T k, T coef,
-                               int pow_mode, double beta, int parity, T *mem)
+                               int pow_mode, const F(gpow) *pw, T *mem)
 {
     F(stream) A, B;
     ptrdiff_t n = lo + hi + 1, mp = F(pad)(m);
@@ -436,36 +446,23 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
             /* S of channel cr is complete: s, t = s^-beta, r */
             const T *xc = x + cr * ldx, *gc = g + cr * ldg;
             T *tc = tring + (cr % n) * mp;
-            if (pow_mode == LRN_POW_GENERIC) {
-#pragma GCC ivdep
-                for (ptrdiff_t p = 0; p < m; p++) {
-                    T v = xj[p] * xj[p];
-                    T ps = (o ? pre[p] : (T)0) + v;
-                    slot[p] = v;
-                    pre[p] = ps;
-                    slotB[p] = k + a * (nxt[p] + ps);      /* s, for now */
-                }
-                F(pow_bwd_rows_generic)(tc, slotB, slotB, gc, xc, a, m, beta, parity);
-            }
-            else {
 #define LRN_BWD_LOOP(MODE)                                                         \
-                for (ptrdiff_t p = 0; p < m; p += VW) {                            \
-                    ptrdiff_t rem = m - p;                                         \
-                    VT xjv = F(vldr)(xj + p, rem);                                 \
-                    VT xcv = F(vldr)(xc + p, rem);                                 \
-                    VT gcv = F(vldr)(gc + p, rem);                                 \
-                    VT v = xjv * xjv;                                              \
-                    VT ps = o ? F(vld)(pre + p) + v : v;                           \
-                    F(vst)(slot + p, v);                                           \
-                    F(vst)(pre + p, ps);                                           \
-                    VT sv = kv + av * (F(vld)(nxt + p) + ps);                      \
-                    VT t = VPOW(sv, MODE);                                         \
-                    F(vst)(tc + p, t);                                             \
-                    F(vst)(slotB + p, gcv * (xcv * t) * (av * VPOW(sv, LRN_POW_1))); \
-                }
-                LRN_FAST_POW_SWITCH(LRN_BWD_LOOP)
-#undef LRN_BWD_LOOP
+            for (ptrdiff_t p = 0; p < m; p += VW) {                                \
+                ptrdiff_t rem = m - p;                                             \
+                VT xjv = F(vldr)(xj + p, rem);                                     \
+                VT xcv = F(vldr)(xc + p, rem);                                     \
+                VT gcv = F(vldr)(gc + p, rem);                                     \
+                VT v = xjv * xjv;                                                  \
+                VT ps = o ? F(vld)(pre + p) + v : v;                               \
+                F(vst)(slot + p, v);                                               \
+                F(vst)(pre + p, ps);                                               \
+                VT sv = kv + av * (F(vld)(nxt + p) + ps);                          \
+                VT t = VPOWM(sv, MODE);                                            \
+                F(vst)(tc + p, t);                                                 \
+                F(vst)(slotB + p, gcv * (xcv * t) * VAOVER(sv, MODE));             \
             }
+            LRN_POW_SWITCH(LRN_BWD_LOOP)
+#undef LRN_BWD_LOOP
         }
         else {
             /* no channel completes here: A only takes its square, B a zero */
@@ -521,10 +518,10 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
                 const T *gc = g + cr * ldg + p;                                    \
                 __builtin_prefetch(g + (cr + lo < C ? cr + lo : C - 1) * ldg + p + LRN_PF_DIST * VW); \
                 VT sv = kv + av * (sfA[o + 1] + preA);                             \
-                VT t = VPOW(sv, MODE);                                             \
+                VT t = VPOWM(sv, MODE);                                             \
                 F(vst)(tr + ((cr % N) * VW), t);                                   \
                 r = F(vldr)(gc, rem) * (F(vldr)(x + cr * ldx + p, rem) * t)        \
-                    * (av * VPOW(sv, LRN_POW_1));                                  \
+                    * VAOVER(sv, MODE);                                  \
             }                                                                      \
             sqB[o] = r;                                                            \
             preB = o ? preB + r : r;                                               \
@@ -558,9 +555,9 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
             sqA[o] = v;                                                            \
             preA = o ? preA + v : v;                                               \
             VT sv = kv + av * (sfA[o + 1] + preA);                                 \
-            VT t = VPOW(sv, MODE);                                                 \
+            VT t = VPOWM(sv, MODE);                                                 \
             F(vst)(tr + ((o + 1) % N) * VW, t);                                    \
-            VT r = F(vld)(pg) * (F(vld)(px - backr) * t) * (av * VPOW(sv, LRN_POW_1)); \
+            VT r = F(vld)(pg) * (F(vld)(px - backr) * t) * VAOVER(sv, MODE); \
             sqB[o] = r;                                                            \
             preB = o ? preB + r : r;                                               \
             VT d = F(vld)(pg - backg) * F(vld)(tr + tslot[o])                      \
@@ -582,7 +579,8 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
 #define LRN_STRIP_BWD(N, MODE)                                                     \
 static void F(strip_bwd_##N##_##MODE)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t ldg, \
                                       T *y, ptrdiff_t ldy, ptrdiff_t C, ptrdiff_t m, \
-                                      ptrdiff_t lo, T a, T k, T coef)              \
+                                      ptrdiff_t lo, T a, T k, T coef,              \
+                                      const F(gpow) *pw)                           \
 {                                                                                  \
     static const T zeros[LRN_VBYTES / sizeof(T)];                                  \
     T tr[N * (LRN_VBYTES / sizeof(T))] = {0};                                      \
@@ -605,15 +603,15 @@ static void F(strip_bwd_##N##_##MODE)(const T *x, ptrdiff_t ldx, const T *g, ptr
         for (; u0 < nb * N; u0 += N) LRN_STRIP_BWD_STEP(N, MODE, 1);               \
     }                                                                              \
 }
-#define LRN_STRIP_BWD_MODES(N) LRN_STRIP_BWD(N, 1) LRN_STRIP_BWD(N, 2) LRN_STRIP_BWD(N, 3)
+#define LRN_STRIP_BWD_MODES(N) LRN_STRIP_BWD(N, 0) LRN_STRIP_BWD(N, 1) LRN_STRIP_BWD(N, 2) LRN_STRIP_BWD(N, 3)
 LRN_STRIP_BWD_MODES(1) LRN_STRIP_BWD_MODES(2) LRN_STRIP_BWD_MODES(3) LRN_STRIP_BWD_MODES(4)
 LRN_STRIP_BWD_MODES(5) LRN_STRIP_BWD_MODES(6) LRN_STRIP_BWD_MODES(7) LRN_STRIP_BWD_MODES(8)
 
 static int F(strip_bwd)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t ldg, T *y,
                         ptrdiff_t ldy, ptrdiff_t C, ptrdiff_t m, ptrdiff_t lo, ptrdiff_t n,
-                        T a, T k, T coef, int pow_mode)
+                        T a, T k, T coef, int pow_mode, const F(gpow) *pw)
 {
-    LRN_STRIP_DISPATCH(strip_bwd, (x, ldx, g, ldg, y, ldy, C, m, lo, a, k, coef))
+    LRN_STRIP_DISPATCH(strip_bwd, (x, ldx, g, ldg, y, ldy, C, m, lo, a, k, coef, pw))
 }
 
 /* ---- across, channels contiguous (NHWC), windows of up to LRN_CL_MAXN taps ----
@@ -630,7 +628,8 @@ static inline VT F(vshift_sum)(const T *v, ptrdiff_t from, ptrdiff_t to)
     return acc;
 }
 
-static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff_t m, T *mem)
+static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff_t m,
+                         const F(gpow) *pw, T *mem)
 {
     ptrdiff_t C = J->shape[1], lo = J->lo[0], hi = J->hi[0], n = lo + hi + 1;
     ptrdiff_t G = C + n - 1, L0 = n - 1;
@@ -638,8 +637,7 @@ static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff
     ptrdiff_t P = LRN_CL_BLOCK / G > 0 ? LRN_CL_BLOCK / G : 1;
     T a = (T)J->alpha_d, k = (T)J->k, coef = (T)(2.0 * J->beta);
     const VT av = F(vsplat)(a), kv = F(vsplat)(k), cv = F(vsplat)(coef);
-    int pow_mode = J->pow_mode, parity = J->beta_parity;
-    double beta = J->beta;
+    int pow_mode = J->pow_mode;
     ptrdiff_t cap = L0 + P * G + VW;         /* + VW: a row tail's loads stay inside */
     T *sq = mem, *rb = sq + cap, *tb = rb + cap;
     for (ptrdiff_t q = 0; q < L0; q++) sq[q] = rb[q] = 0;
@@ -656,27 +654,16 @@ static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff
             const T *xp = x + (p0 + p) * sx, *gp = g ? g + (p0 + p) * sg : NULL;
             const T *sqp = sq + L0 + p * G;
             T *yp = y + (p0 + p) * sy, *tp = tb + p * G, *rp = rb + L0 + p * G;
-            if (pow_mode == LRN_POW_GENERIC) {
-                for (ptrdiff_t c = 0; c < C; c += VW) {
-                    VT sv = kv + av * F(vshift_sum)(sqp + c, -lo, hi);
-                    F(vstp)(tp + c, sv, C - c < VW ? C - c : VW);
-                }
-                if (!J->backward) {
-                    F(pow_mul_rows_generic)(yp, xp, tp, C, beta, parity);
-                    continue;
-                }
-                F(pow_bwd_rows_generic)(tp, rp, tp, gp, xp, a, C, beta, parity);
-            }
-            else if (!J->backward) {
+            if (!J->backward) {
 #define LRN_CL_FWD(MODE)                                                           \
                 for (ptrdiff_t c = 0; c < C; c += VW) {                            \
                     ptrdiff_t rem = C - c;                                         \
                     VT sv = kv + av * F(vshift_sum)(sqp + c, -lo, hi);             \
                     VT xv = F(vldr)(xp + c, rem);                                  \
-                    VT r = xv * VPOW(sv, MODE);                                    \
+                    VT r = xv * VPOWM(sv, MODE);                                   \
                     F(vstr)(yp + c, r, rem);                                       \
                 }
-                LRN_FAST_POW_SWITCH(LRN_CL_FWD)
+                LRN_POW_SWITCH(LRN_CL_FWD)
 #undef LRN_CL_FWD
                 continue;
             }
@@ -687,12 +674,12 @@ static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff
                     VT sv = kv + av * F(vshift_sum)(sqp + c, -lo, hi);             \
                     VT xv = F(vldr)(xp + c, rem);                                  \
                     VT gv = F(vldr)(gp + c, rem);                                  \
-                    VT t = VPOW(sv, MODE);                                         \
-                    VT r = gv * (xv * t) * (av * VPOW(sv, LRN_POW_1));             \
+                    VT t = VPOWM(sv, MODE);                                        \
+                    VT r = gv * (xv * t) * VAOVER(sv, MODE);                       \
                     F(vst)(tp + c, t);                                             \
                     F(vstr)(rp + c, r, rem);                                       \
                 }
-                LRN_FAST_POW_SWITCH(LRN_CL_BWD)
+                LRN_POW_SWITCH(LRN_CL_BWD)
 #undef LRN_CL_BWD
             }
             for (ptrdiff_t c = C; c < G; c++) rp[c] = 0;    /* r's gap */
@@ -728,29 +715,31 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
     T *mem = (T *)work;
     ptrdiff_t mp = F(pad)(m);
     size_t sw = (J->backward ? 2 * F(stream_elems)(n, mp) + (size_t)(n * mp)
-                             : F(stream_elems)(n, mp) + (size_t)mp);
+                             : F(stream_elems)(n, mp));
     int mode = lrn_across_mode(J);
+    F(gpow) pw;
+    if (J->pow_mode == LRN_POW_GENERIC) F(gpow_init)(&pw, J->beta, J->beta_parity);
     if (mode == LRN_MODE_CL) {
-        F(across_cl)(J, x, g, y, m, mem);
+        F(across_cl)(J, x, g, y, m, &pw, mem);
         return;
     }
     if (mode == LRN_MODE_ROWS) {
         size_t esz = sizeof(T);
         int strips = lrn_strip_stride_ok(J->xs[1], C, esz) && lrn_strip_stride_ok(J->ys[1], C, esz)
                      && (!J->backward || lrn_strip_stride_ok(J->gs[1], C, esz));
-        /* strips when the window is short and the power fast (a partial last vector
-         * included), else rows: both add in the same order, so the choice never
-         * changes a bit */
+        /* strips when the window is short (a partial last vector included), else
+         * rows: both add in the same order and take the same power, so the choice
+         * never changes a bit */
         if (J->backward) {
             if (!(strips && F(strip_bwd)(x, J->xs[1], g, J->gs[1], y, J->ys[1], C, m, lo, n,
-                                         a, k, coef, J->pow_mode)))
+                                         a, k, coef, J->pow_mode, &pw)))
                 F(across_bwd_rows)(x, J->xs[1], g, J->gs[1], y, J->ys[1], C, m, lo, hi, a, k,
-                                   coef, J->pow_mode, J->beta, J->beta_parity, mem);
+                                   coef, J->pow_mode, &pw, mem);
         }
         else if (!(strips && F(strip_fwd)(x, J->xs[1], y, J->ys[1], C, m, lo, n, a, k,
-                                          J->pow_mode))) {
+                                          J->pow_mode, &pw))) {
             F(across_fwd_rows)(x, J->xs[1], y, J->ys[1], C, m, lo, hi, a, k,
-                               J->pow_mode, J->beta, J->beta_parity, mem);
+                               J->pow_mode, &pw, mem);
         }
         return;
     }
@@ -765,11 +754,11 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
         for (ptrdiff_t p = 0; p < m; p++)
             for (ptrdiff_t c = 0; c < C; c++) gt[c * m + p] = g[p * sg2 + c * sg1];
         F(across_bwd_rows)(xt, m, gt, m, xt, m, C, m, lo, hi, a, k, coef,
-                           J->pow_mode, J->beta, J->beta_parity, mem);
+                           J->pow_mode, &pw, mem);
     }
     else {
         F(across_fwd_rows)(xt, m, xt, m, C, m, lo, hi, a, k,
-                           J->pow_mode, J->beta, J->beta_parity, mem);
+                           J->pow_mode, &pw, mem);
     }
     ptrdiff_t sy1 = J->ys[1], sy2 = J->ys[2];
     for (ptrdiff_t p = 0; p < m; p++)
@@ -1023,8 +1012,8 @@ static inline VT F(rows_sum)(const T *const *rows, int c, ptrdiff_t w)
 
 /* generic beta: s = k + a (the window sums) into sr over the whole padded line
  * (1 after the line: the float power then runs on whole vectors with no tail),
- * t = s^-beta into t (which may be sr): the bits of pow_mul_rows_generic and
- * pow_bwd_rows_generic, without their set-up and scalar tail on every line */
+ * t = s^-beta into t (which may be sr): the bits of vpow_generic, with the
+ * range check made once per line */
 static void F(stream_pow_generic)(T *t, T *sr, const T *const *rows, int c, ptrdiff_t L,
                                   ptrdiff_t Wv, T a, T k, const lrn_powf *pc, double beta,
                                   int parity)

@@ -266,44 +266,4 @@ static inline void lrn_pow_row_f32(float *t, const float *s, ptrdiff_t m, const 
     }
 }
 
-/* for the backward, in one pass: t[p] = s[p]^-beta and r[p] = g[p] (x[p] t[p]) (a / s[p])
- * (r may be s; t may be s when r is not) */
-static inline void lrn_pow_bwd_row_f32(float *t, float *r, const float *s, const float *g,
-                                       const float *x, float a, ptrdiff_t m, const lrn_powf *cp)
-{
-    lrn_powf c = *cp;
-    if (!lrn_powf_row_needs_full(s, m, &c)) {
-#pragma GCC ivdep
-        for (ptrdiff_t p = 0; p < m; p++) {
-            float sv = s[p], tv = lrn_powf_fast(sv, &c);
-            t[p] = tv;
-            r[p] = g[p] * (x[p] * tv) * (a / sv);
-        }
-    }
-    else {
-#pragma GCC ivdep
-        for (ptrdiff_t p = 0; p < m; p++) {
-            float sv = s[p], tv = lrn_powf_full(sv, &c);
-            t[p] = tv;
-            r[p] = g[p] * (x[p] * tv) * (a / sv);
-        }
-    }
-}
-
-/* y[p] = x[p] * s[p]^-beta for p < m (y may be x or s): the same bits as
- * lrn_pow_row_f32 and a product, in one pass */
-static inline void lrn_pow_mul_row_f32(float *y, const float *x, const float *s, ptrdiff_t m,
-                                       const lrn_powf *cp)
-{
-    lrn_powf c = *cp;
-    if (!lrn_powf_row_needs_full(s, m, &c)) {
-#pragma GCC ivdep
-        for (ptrdiff_t p = 0; p < m; p++) y[p] = x[p] * lrn_powf_fast(s[p], &c);
-    }
-    else {
-#pragma GCC ivdep
-        for (ptrdiff_t p = 0; p < m; p++) y[p] = x[p] * lrn_powf_full(s[p], &c);
-    }
-}
-
 #endif

@@ -11,7 +11,8 @@
  * 0 and inf map exactly (0 -> inf, inf -> 0); negative and NaN give NaN.
  * Also per instruction set: the first n < width lanes of a vector loaded or
  * stored (lrn_vldp_*, lrn_vstp_*; the other lanes read as 0 and are not
- * written): masked loads and stores on AVX-512 and AVX2, lane by lane else. */
+ * written): masked loads and stores on AVX-512 and AVX2, lane by lane else;
+ * and lrn_vany, whether a comparison holds in some lane. */
 #ifndef LRN_FAST_SIMD_H
 #define LRN_FAST_SIMD_H
 
@@ -28,6 +29,7 @@
 
 typedef float lrn_vf32 __attribute__((vector_size(LRN_VBYTES)));
 typedef double lrn_vf64 __attribute__((vector_size(LRN_VBYTES)));
+typedef unsigned int lrn_vu32 __attribute__((vector_size(LRN_VBYTES)));
 
 #if LRN_VBYTES == 64
 #include <immintrin.h>
@@ -75,6 +77,9 @@ static inline VT NAME(VT sv, int mode)                                          
 }
 LRN_AVX512_VPOW(lrn_vpow_f32, lrn_vf32, __m512, ps, 1, _mm512_set1_epi32)
 LRN_AVX512_VPOW(lrn_vpow_f64, lrn_vf64, __m512d, pd, 2, _mm512_set1_epi64)
+
+/* 1 if a lane of a comparison's result (0 or all ones) is set */
+static inline int lrn_vany(lrn_vu32 m) { return _mm512_test_epi32_mask((__m512i)m, (__m512i)m) != 0; }
 
 static inline lrn_vf32 lrn_vldp_f32(const float *p, ptrdiff_t n)
 {
@@ -148,6 +153,8 @@ static inline lrn_vf32 lrn_vpow_f32(lrn_vf32 sv, int mode)
     return (lrn_vf32)r;
 }
 
+static inline int lrn_vany(lrn_vu32 m) { return !_mm256_testz_si256((__m256i)m, (__m256i)m); }
+
 /* lanes [0, n) of a mask: -1, the others 0 (32-bit lanes; a double lane is two) */
 static const int lrn_mask_tab[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 static inline __m256i lrn_mask8(ptrdiff_t n32)
@@ -210,6 +217,13 @@ static inline void lrn_vstp_##SUF(T *p, VT v, ptrdiff_t n)                      
 }
 LRN_LANES_PARTIAL(f32, lrn_vf32, float)
 LRN_LANES_PARTIAL(f64, lrn_vf64, double)
+
+static inline int lrn_vany(lrn_vu32 m)
+{
+    unsigned int a = 0;
+    for (int i = 0; i < (int)(sizeof m / sizeof a); i++) a |= m[i];
+    return a != 0;
+}
 #endif
 
 #endif

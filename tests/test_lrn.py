@@ -487,14 +487,16 @@ def test_threads_bitwise_equal_small_shapes(shape, dtype):
                         (kw, nt)
 
 
+@pytest.mark.parametrize("beta", [0.75, 0.6])
 @pytest.mark.parametrize("size", [2, 5, 8, 11])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("plane", [(32, 32), (16, 16), (32, 48)])
-def test_across_kernel_choice_by_stride_same_bits(plane, dtype, size):
+def test_across_kernel_choice_by_stride_same_bits(plane, dtype, size, beta):
     """Channel strides of 4 KiB (32x32 float32 planes), 1 KiB or 6 KiB put every
     channel row on few cache sets, so those go to the rows kernel instead of the
     strips; the same numbers in a padded buffer (another stride) take the strips.
-    Both kernels add in the same order: the same bits, and both right."""
+    Both kernels add in the same order and take the same power (a fast beta, or
+    the generic power of 0.6): the same bits, and both right."""
     h, w = plane
     x = random((3, 40, h, w), dtype, seed=34)
     g = random(x.shape, dtype, seed=35)
@@ -504,7 +506,7 @@ def test_across_kernel_choice_by_stride_same_bits(plane, dtype, size):
     gpad = np.zeros_like(pad)
     gpad[:, :, :h * w] = g.reshape(3, 40, h * w)
     gp = gpad[:, :, :h * w].reshape(x.shape)
-    kw = dict(size=size, alpha=1e-2, beta=0.75, k=1.0)
+    kw = dict(size=size, alpha=1e-2, beta=beta, k=1.0)
     y = lrn_fast.lrn(x, num_threads=1, **kw)
     assert np.array_equal(y, lrn_fast.lrn(xp, num_threads=1, **kw))
     dx = lrn_fast.lrn_backward(g, x, num_threads=1, **kw)
