@@ -265,6 +265,10 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
 #ifndef LRN_PF_DIST
 #define LRN_PF_DIST 8     /* software prefetch, in vectors ahead along a row */
 #endif
+/* The main blocks also prefetch the y (dx) rows for writing: a strip writes
+ * C rows a little at a time, more streams than the hardware prefetcher follows,
+ * and each store that misses waits for its line (32x96x55x55 float32 in DRAM,
+ * forward and backward: 6-20% faster; in cache about 5% slower). */
 /* state S (sq##S, sf##S, pre##S) of the vector of pixels at p + OFF */
 #define LRN_STRIP_BLOCK_S(N, MODE, GUARD, S, OFF)                                  \
     do {                                                                           \
@@ -299,6 +303,7 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
         _Pragma("GCC unroll 16")                                                   \
         for (int o = 0; o < N; o++) {                                              \
             __builtin_prefetch(px + LRN_PF_DIST * VW);                             \
+            __builtin_prefetch(py + LRN_PF_DIST * VW, 1);                          \
             VT xv = F(vld)(px);                                                    \
             VT v = xv * xv;                                                        \
             sq[o] = v;                                                             \
@@ -322,6 +327,8 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
         for (int o = 0; o < N; o++) {                                              \
             __builtin_prefetch(px + LRN_PF_DIST * VW);                             \
             __builtin_prefetch(px + LRN_PF_DIST * VW + VW);                        \
+            __builtin_prefetch(py + LRN_PF_DIST * VW, 1);                          \
+            __builtin_prefetch(py + LRN_PF_DIST * VW + VW, 1);                     \
             VT xa = F(vld)(px), xb = F(vld)(px + VW);                              \
             VT va = xa * xa, vb = xb * xb;                                         \
             sqa[o] = va;                                                           \
@@ -550,6 +557,7 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
         for (int o = 0; o < N; o++) {                                              \
             __builtin_prefetch(px + LRN_PF_DIST * VW);                             \
             __builtin_prefetch(pg + LRN_PF_DIST * VW);                             \
+            __builtin_prefetch(py + LRN_PF_DIST * VW, 1);                          \
             VT xv = F(vld)(px);                                                    \
             VT v = xv * xv;                                                        \
             sqA[o] = v;                                                            \
