@@ -308,7 +308,7 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
             VT v = xv * xv;                                                        \
             sq[o] = v;                                                             \
             pre = o ? pre + v : v;                                                 \
-            VT r = F(vld)(px - back) * VPOWM(kv + av * (sf[o + 1] + pre), MODE);    \
+            VT r = F(vld)(px - back) * VPOWM(kv + av * (sf[o + 1] + pre), MODE);   \
             F(vst)(py, r);                                                         \
             px += ldx;                                                             \
             py += ldy;                                                             \
@@ -525,10 +525,10 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
                 const T *gc = g + cr * ldg + p;                                    \
                 __builtin_prefetch(g + (cr + lo < C ? cr + lo : C - 1) * ldg + p + LRN_PF_DIST * VW); \
                 VT sv = kv + av * (sfA[o + 1] + preA);                             \
-                VT t = VPOWM(sv, MODE);                                             \
+                VT t = VPOWM(sv, MODE);                                            \
                 F(vst)(tr + ((cr % N) * VW), t);                                   \
                 r = F(vldr)(gc, rem) * (F(vldr)(x + cr * ldx + p, rem) * t)        \
-                    * VAOVER(sv, MODE);                                  \
+                    * VAOVER(sv, MODE);                                            \
             }                                                                      \
             sqB[o] = r;                                                            \
             preB = o ? preB + r : r;                                               \
@@ -563,9 +563,9 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
             sqA[o] = v;                                                            \
             preA = o ? preA + v : v;                                               \
             VT sv = kv + av * (sfA[o + 1] + preA);                                 \
-            VT t = VPOWM(sv, MODE);                                                 \
+            VT t = VPOWM(sv, MODE);                                                \
             F(vst)(tr + ((o + 1) % N) * VW, t);                                    \
-            VT r = F(vld)(pg) * (F(vld)(px - backr) * t) * VAOVER(sv, MODE); \
+            VT r = F(vld)(pg) * (F(vld)(px - backr) * t) * VAOVER(sv, MODE);       \
             sqB[o] = r;                                                            \
             preB = o ? preB + r : r;                                               \
             VT d = F(vld)(pg - backg) * F(vld)(tr + tslot[o])                      \
