@@ -25,6 +25,7 @@ cdef extern from "lrn.h" nogil:
         Py_ssize_t ntiles
         Py_ssize_t nitems
         size_t work_bytes
+        int stream
 
     int lrn_plan(lrn_job *job, int nthreads)
     int lrn_run(lrn_job *job, int nthreads)

@@ -56,9 +56,12 @@ def run(int dtype, int region, int backward,
 
 
 def plan(int dtype, int region, int backward, shape, lo, hi, int nthreads, bint strided=False):
-    """The plan of a job of contiguous arrays: (tile, work items, scratch bytes, threads)."""
+    """The plan of a job of contiguous arrays, not in place: (tile, work items,
+    scratch bytes, threads, non-temporal output stores)."""
     cdef lrn_job job
     cdef int i, ndim = len(shape)
+    job.x = job.g = NULL
+    job.y = <void *>&job   # distinct from x (never dereferenced by lrn_plan)
     job.dtype = dtype
     job.region = region
     job.backward = backward
@@ -72,7 +75,8 @@ def plan(int dtype, int region, int backward, shape, lo, hi, int nthreads, bint 
         job.lo[i] = lo[i]
         job.hi[i] = hi[i]
     lrn_plan(&job, nthreads)
-    return (job.tile, job.nitems, job.work_bytes, lrn_effective_threads(&job, nthreads))
+    return (job.tile, job.nitems, job.work_bytes, lrn_effective_threads(&job, nthreads),
+            bool(job.stream))
 
 
 def cpu_supports(int target):

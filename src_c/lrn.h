@@ -45,6 +45,7 @@ typedef struct {
     ptrdiff_t ntiles;    /* tiles per outer index (across) or chunks per batch (within) */
     ptrdiff_t nitems;    /* work items in all */
     size_t work_bytes;   /* scratch one thread needs */
+    int stream;          /* across strips: whole output lines by non-temporal stores */
 } lrn_job;
 
 /* How the across region runs: on rows of contiguous pixels (NCHW-like), on

@@ -12,7 +12,11 @@
  * Also per instruction set: the first n < width lanes of a vector loaded or
  * stored (lrn_vldp_*, lrn_vstp_*; the other lanes read as 0 and are not
  * written): masked loads and stores on AVX-512 and AVX2, lane by lane else;
- * and lrn_vany, whether a comparison holds in some lane. */
+ * and lrn_vany, whether a comparison holds in some lane.
+ * Non-temporal (streaming) stores of a whole vector to a vector-aligned address,
+ * lrn_vstream_*, and lrn_sfence, which orders them before later stores: x86
+ * with AVX2 or AVX-512 (LRN_STREAM 1); elsewhere ordinary stores and no fence
+ * (LRN_STREAM 0, and the kernels never ask for them). */
 #ifndef LRN_FAST_SIMD_H
 #define LRN_FAST_SIMD_H
 
@@ -30,6 +34,7 @@
 typedef float lrn_vf32 __attribute__((vector_size(LRN_VBYTES)));
 typedef double lrn_vf64 __attribute__((vector_size(LRN_VBYTES)));
 typedef unsigned int lrn_vu32 __attribute__((vector_size(LRN_VBYTES)));
+typedef unsigned long long lrn_vu64 __attribute__((vector_size(LRN_VBYTES)));
 
 #if LRN_VBYTES == 64
 #include <immintrin.h>
@@ -97,6 +102,11 @@ static inline void lrn_vstp_f64(double *p, lrn_vf64 v, ptrdiff_t n)
 {
     _mm512_mask_storeu_pd(p, (__mmask8)((1u << n) - 1), (__m512d)v);
 }
+
+#define LRN_STREAM 1
+static inline void lrn_vstream_f32(float *p, lrn_vf32 v) { _mm512_stream_ps(p, (__m512)v); }
+static inline void lrn_vstream_f64(double *p, lrn_vf64 v) { _mm512_stream_pd(p, (__m512d)v); }
+static inline void lrn_sfence(void) { _mm_sfence(); }
 
 #elif LRN_VBYTES == 32
 #include <immintrin.h>
@@ -178,6 +188,11 @@ static inline void lrn_vstp_f64(double *p, lrn_vf64 v, ptrdiff_t n)
     _mm256_maskstore_pd(p, lrn_mask8(2 * n), (__m256d)v);
 }
 
+#define LRN_STREAM 1
+static inline void lrn_vstream_f32(float *p, lrn_vf32 v) { _mm256_stream_ps(p, (__m256)v); }
+static inline void lrn_vstream_f64(double *p, lrn_vf64 v) { _mm256_stream_pd(p, (__m256d)v); }
+static inline void lrn_sfence(void) { _mm_sfence(); }
+
 static inline lrn_vf64 lrn_vpow_f64(lrn_vf64 sv, int mode)
 {
     __m256d v = (__m256d)sv, one = _mm256_set1_pd(1.0);
@@ -217,6 +232,11 @@ static inline void lrn_vstp_##SUF(T *p, VT v, ptrdiff_t n)                      
 }
 LRN_LANES_PARTIAL(f32, lrn_vf32, float)
 LRN_LANES_PARTIAL(f64, lrn_vf64, double)
+
+#define LRN_STREAM 0
+static inline void lrn_vstream_f32(float *p, lrn_vf32 v) { __builtin_memcpy(p, &v, sizeof v); }
+static inline void lrn_vstream_f64(double *p, lrn_vf64 v) { __builtin_memcpy(p, &v, sizeof v); }
+static inline void lrn_sfence(void) {}
 
 static inline int lrn_vany(lrn_vu32 m)
 {

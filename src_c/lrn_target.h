@@ -10,22 +10,26 @@
 #define T float
 #define F(name) name##_f32
 #define VT lrn_vf32
+#define VI lrn_vu32
 #define VPOW lrn_vpow_f32
 #include "lrn_kernels.h"
 #undef T
 #undef F
 #undef VT
+#undef VI
 #undef VPOW
 #undef VW
 
 #define T double
 #define F(name) name##_f64
 #define VT lrn_vf64
+#define VI lrn_vu64
 #define VPOW lrn_vpow_f64
 #include "lrn_kernels.h"
 #undef T
 #undef F
 #undef VT
+#undef VI
 #undef VPOW
 #undef VW
 

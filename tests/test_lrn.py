@@ -515,6 +515,45 @@ def test_across_kernel_choice_by_stride_same_bits(plane, dtype, size, beta):
     check_backward(g, x, dx, **kw)
 
 
+@pytest.mark.parametrize("shape,dtype,beta", [
+    ((8, 96, 65, 67), np.float32, 0.75), ((8, 96, 65, 67), np.float32, 0.6),
+    ((1, 48, 70001), np.float32, 1.0), ((1100, 96, 40), np.float32, 0.75),
+    ((2000, 96, 24), np.float32, 0.5), ((4, 96, 65, 67), np.float64, 0.75)])
+def test_streamed_output_same_bits(shape, dtype, beta):
+    """Across channels, outputs of 12 MiB or more are written as whole aligned
+    lines by non-temporal stores (x86 with AVX2 or AVX-512), the partial lines at
+    the ends of each tile by ordinary ones; in place, always ordinary stores.
+    For outputs at every misalignment (offsets in the buffer, rows of odd
+    lengths), rows as short as one or two vectors, tiles split between 1 to 3
+    threads, forward and backward: the bits of the in-place call, nothing written
+    outside out, and the values right when read straight after the call."""
+    x = random(shape, dtype, seed=36)
+    g = random(shape, dtype, seed=37)
+    inner = int(np.prod(shape[2:]))
+    code = 0 if dtype == np.float32 else 1
+    assert _lrn.plan(code, 0, 0, [shape[0], shape[1], inner], [2], [2], 1)[4]
+    assert _lrn.plan(code, 0, 1, [shape[0], shape[1], inner], [2], [2], 2)[4]
+    kw = dict(size=5, alpha=1e-2, beta=beta, k=1.0)
+    y_ref = x.copy()
+    lrn_fast.lrn(y_ref, out=y_ref, **kw)
+    dx_ref = g.copy()
+    lrn_fast.lrn_backward(dx_ref, x, out=dx_ref, **kw)
+    check_forward(x[:1], y_ref[:1], **kw)
+    check_backward(g[:1], x[:1], dx_ref[:1], **kw)
+    vw = 64 // x.itemsize
+    for off in (0, 3, vw - 1):
+        buf = np.full(x.size + 2 * vw, 7.0, dtype)
+        out = buf[off:off + x.size].reshape(shape)
+        for nt in (1, 2, 3):
+            buf[:] = 7.0
+            lrn_fast.lrn(x, out=out, num_threads=nt, **kw)
+            assert np.array_equal(out, y_ref), (off, nt)
+            buf[:] = 7.0
+            lrn_fast.lrn_backward(g, x, out=out, num_threads=nt, **kw)
+            assert np.array_equal(out, dx_ref), (off, nt)
+            assert np.all(buf[:off] == 7.0) and np.all(buf[off + x.size:] == 7.0), (off, nt)
+
+
 @pytest.mark.parametrize("beta", [0.75, 0.5, 1.0, 0.6, 2.0])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape,window", [

@@ -125,8 +125,8 @@ def test_c_scratch_is_small(shape, backward, dtype):
         for region, sh, lo, hi, strided in [(0, [N, C, H * W], [2], [2], False),
                                             (0, [N, C, H * W], [2], [2], True),
                                             (1, [N, C, H, W], [2, 2], [2, 2], False)]:
-            tile, items, work, threads = lrn_fast._lrn.plan(dtype, region, backward, sh, lo, hi,
-                                                            nthreads, strided)
+            tile, items, work, threads, _ = lrn_fast._lrn.plan(dtype, region, backward, sh, lo, hi,
+                                                               nthreads, strided)
             assert 1 <= threads <= nthreads
             assert work * threads < 4 * MB, (region, strided, work, threads)
             many = [64 * N] + sh[1:]
