@@ -138,10 +138,11 @@ if [ -f "$obj" ]; then
     awk '/^[0-9a-f]+ <.*>:$/ { f = $2 }
          /[[:space:]](fmul|fadd|fsub|fdiv|fsqrt)[[:space:]]+v[0-9]+\.(4s|2d)/ { c[f]++ }
          END { for (k in c) printf "    %5d %s\n", c[k], k }' "$out/baseline.dis" | sort -rn | head -n 12 || true
-    # for information: is the generic-beta power (exp/log in double) vectorised?
+    # for information: is the generic-beta power vectorised? (its out-of-line version for
+    # vectors with special values; the fast one is inlined into the kernels)
     awk '/^[0-9a-f]+ <.*>:$/ { f = $2 }
-         f ~ /pow_rows_generic/ && /[[:space:]]v[0-9]+\.(4s|2d)/ { c[f]++ }
-         f ~ /pow_rows_generic/ && /^[[:space:]]+[0-9a-f]+:/ { n[f]++ }
+         f ~ /vpow_generic_full/ && /[[:space:]]v[0-9]+\.(4s|2d)/ { c[f]++ }
+         f ~ /vpow_generic_full/ && /^[[:space:]]+[0-9a-f]+:/ { n[f]++ }
          END { for (k in n) printf "  generic power %s %d of %d instructions on vectors\n", k, c[k], n[k] }' \
         "$out/baseline.dis"
     echo "  fused multiply-adds: $nfma"

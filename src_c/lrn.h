@@ -166,7 +166,7 @@ static inline ptrdiff_t lrn_stream_elems(const lrn_job *J, ptrdiff_t cc)
 {
     ptrdiff_t Wv = lrn_stream_pitch(J, cc), M = lrn_stream_margin(J, cc);
     ptrdiff_t nh = J->lo[0] + J->hi[0] + 1;
-    ptrdiff_t rows = nh + 1 + (J->backward ? nh + J->lo[0] + 2 : 0);
+    ptrdiff_t rows = nh + (J->backward ? nh + J->lo[0] + 2 : 0);
     return M + 4 * (Wv + M) + rows * Wv;
 }
 

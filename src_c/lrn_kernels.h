@@ -68,14 +68,8 @@ static inline void F(vst_lines)(T *py, const VT *r, int K, VT *cy, int first, in
     else *cy = r[K - 1];
 }
 
-/* LOOP(MODE) instantiated for the fast power modes (mode known at compile time) */
-#define LRN_FAST_POW_SWITCH(LOOP)                                                  \
-    switch (pow_mode) {                                                            \
-    case LRN_POW_075: LOOP(LRN_POW_075) break;                                     \
-    case LRN_POW_05: LOOP(LRN_POW_05) break;                                       \
-    default: LOOP(LRN_POW_1) break;                                                \
-    }
-/* and for every mode, the generic one included (VPOWM, VAOVER) */
+/* LOOP(MODE) instantiated for every power mode (mode known at compile time:
+ * VPOWM, VAOVER) */
 #define LRN_POW_SWITCH(LOOP)                                                       \
     switch (pow_mode) {                                                            \
     case LRN_POW_GENERIC: LOOP(LRN_POW_GENERIC) break;                             \
@@ -131,38 +125,14 @@ static inline VT F(vpow_generic)(VT s, const F(gpow) *c)
 #define VPOWM(sv, MODE) ((MODE) == LRN_POW_GENERIC ? F(vpow_generic)(sv, pw) : VPOW(sv, MODE))
 #define VAOVER(sv, MODE) ((MODE) == LRN_POW_GENERIC ? av / (sv) : av * VPOW(sv, LRN_POW_1))
 
-static void F(pow_rows_generic)(T *t, const T *s, ptrdiff_t m, double beta, int parity)
-{
-    double nf = lrn_neg_factor(parity);
-    if (sizeof(T) == 4) {
-        /* float: float arithmetic (lrn_math.h), checked row by row for inputs that
-         * need the careful version */
-        lrn_powf c;
-        lrn_powf_init(&c, beta, parity);
-        lrn_pow_row_f32((float *)t, (const float *)s, m, &c);
-        return;
-    }
-    double d[256];
-    for (ptrdiff_t p0 = 0; p0 < m; p0 += 256) {
-        ptrdiff_t mm = m - p0 < 256 ? m - p0 : 256;
-        for (ptrdiff_t q = 0; q < mm; q++) d[q] = (double)s[p0 + q];
-        for (ptrdiff_t q = 0; q < mm; q++) d[q] = lrn_pow_neg(d[q], beta, nf, 1);
-        for (ptrdiff_t q = 0; q < mm; q++) t[p0 + q] = (T)d[q];
-    }
-}
-
+/* t[p] = s[p]^-beta for p < m (t may be s) */
 #define LRN_POW_ROWS_LOOP(MODE)                                                    \
     for (ptrdiff_t p = 0; p < m; p += VW)                                          \
-        F(vstr)(t + p, VPOW(F(vldr)(s + p, m - p), MODE), m - p);
+        F(vstr)(t + p, VPOWM(F(vldr)(s + p, m - p), MODE), m - p);
 
-static void F(pow_rows)(T *t, const T *s, ptrdiff_t m, int pow_mode, double beta, int parity)
+static void F(pow_rows)(T *t, const T *s, ptrdiff_t m, int pow_mode, const F(gpow) *pw)
 {
-    switch (pow_mode) {
-    case LRN_POW_075: LRN_POW_ROWS_LOOP(LRN_POW_075) break;
-    case LRN_POW_05: LRN_POW_ROWS_LOOP(LRN_POW_05) break;
-    case LRN_POW_1: LRN_POW_ROWS_LOOP(LRN_POW_1) break;
-    default: F(pow_rows_generic)(t, s, m, beta, parity);
-    }
+    LRN_POW_SWITCH(LRN_POW_ROWS_LOOP)
 }
 
 /* ---- the streaming window sum ----------------------------------------------
@@ -1060,23 +1030,6 @@ static inline VT F(rows_sum)(const T *const *rows, int c, ptrdiff_t w)
     return acc;
 }
 
-/* generic beta: s = k + a (the window sums) into sr over the whole padded line
- * (1 after the line: the float power then runs on whole vectors with no tail),
- * t = s^-beta into t (which may be sr): the bits of vpow_generic, with the
- * range check made once per line */
-static void F(stream_pow_generic)(T *t, T *sr, const T *const *rows, int c, ptrdiff_t L,
-                                  ptrdiff_t Wv, T a, T k, const lrn_powf *pc, double beta,
-                                  int parity)
-{
-    const VT av = F(vsplat)(a), kv = F(vsplat)(k);
-    for (ptrdiff_t b = 0; b < L; b += VW) F(vst)(sr + b, kv + av * F(rows_sum)(rows, c, b));
-    for (ptrdiff_t b = L; b < Wv; b++) sr[b] = 1;
-    if (sizeof(T) == 4)
-        lrn_pow_row_f32((float *)t, (const float *)sr, Wv, pc);
-    else
-        F(pow_rows_generic)(t, sr, Wv, beta, parity);
-}
-
 /* BODY for every vector of a line: buffer offset bo, element offsets ox, og, oy
  * into the arrays' lines, rem valid values (>= VW: a whole vector).  Runs may be
  * shorter than a vector: stores into a line buffer or ring row are partial too. */
@@ -1091,11 +1044,11 @@ static void F(stream_pow_generic)(T *t, T *sr, const T *const *rows, int c, ptrd
 
 __attribute__((always_inline))
 static inline void F(stream_lines)(const lrn_job *J, const T *x, const T *g, T *y,
-                                   ptrdiff_t cc, T *mem, const lrn_powf *pc, int mode)
+                                   ptrdiff_t cc, T *mem, const F(gpow) *pw, int mode)
 {
     int planar = lrn_within_planar(J);
     ptrdiff_t H = J->shape[2], W = J->shape[3];
-    ptrdiff_t u = lrn_stream_unit(J, cc), L = W * u, Wv = lrn_stream_pitch(J, cc);
+    ptrdiff_t u = lrn_stream_unit(J, cc), Wv = lrn_stream_pitch(J, cc);
     ptrdiff_t M = lrn_stream_margin(J, cc);
     ptrdiff_t nrun = planar ? 1 : W, len = planar ? W : cc;
     ptrdiff_t rx = planar ? 0 : J->xs[3], ry = planar ? 0 : J->ys[3];
@@ -1105,16 +1058,14 @@ static inline void F(stream_lines)(const lrn_job *J, const T *x, const T *g, T *
     ptrdiff_t sx = J->xs[2], sy = J->ys[2], sg = J->backward ? J->gs[2] : 0;
     T a = (T)J->alpha_d, k = (T)J->k, coef = (T)(2.0 * J->beta);
     const VT av = F(vsplat)(a), kv = F(vsplat)(k), cv = F(vsplat)(coef);
-    int parity = J->beta_parity;
-    double beta = J->beta;
     /* four padded line buffers (two of squares, two of r: a line is summed one
      * line after it was stored, once its stores have left the store buffer; loads
      * straddling stores still in flight stalled for most of the time), then the
      * rings */
     ptrdiff_t rp = Wv + M;
     T *sq = mem + M, *rr = sq + 2 * rp;
-    T *hs = sq + 4 * rp, *sr = hs + nh * Wv;
-    T *hr = sr + Wv, *tr = hr + nh * Wv;                /* backward */
+    T *hs = sq + 4 * rp;
+    T *hr = hs + nh * Wv, *tr = hr + nh * Wv;           /* backward */
     ptrdiff_t nt = loh + 2;                             /* rows of t held */
     const T *rows[LRN_CL_MAXN];
     ptrdiff_t end = H + 1 + hih + (J->backward ? 1 + loh : 0);
@@ -1133,38 +1084,21 @@ static inline void F(stream_lines)(const lrn_job *J, const T *x, const T *g, T *
             int c = F(ring_rows)(rows, hs, nh, Wv, i - loh, i + hih, H);
             if (!J->backward) {
                 T *yr = y + i * sy;
-                if (mode == LRN_POW_GENERIC) {
-                    F(stream_pow_generic)(sr, sr, rows, c, L, Wv, a, k, pc, beta, parity);
-                    LRN_STREAM_LINE({
-                        F(vstr)(yr + oy, F(vldr)(xr + ox, rem) * F(vld)(sr + bo), rem);
-                    })
-                }
-                else {
-                    LRN_STREAM_LINE({
-                        VT sv = kv + av * F(rows_sum)(rows, c, bo);
-                        F(vstr)(yr + oy, F(vldr)(xr + ox, rem) * VPOW(sv, mode), rem);
-                    })
-                }
+                LRN_STREAM_LINE({
+                    VT sv = kv + av * F(rows_sum)(rows, c, bo);
+                    F(vstr)(yr + oy, F(vldr)(xr + ox, rem) * VPOWM(sv, mode), rem);
+                })
                 continue;
             }
             const T *gr = g + i * sg;
             T *tslot = tr + i % nt * Wv, *row = rr + (i & 1) * rp;
-            if (mode == LRN_POW_GENERIC) {
-                F(stream_pow_generic)(tslot, sr, rows, c, L, Wv, a, k, pc, beta, parity);
-                LRN_STREAM_LINE({
-                    F(vstr)(row + bo, F(vldr)(gr + og, rem) * (F(vldr)(xr + ox, rem)
-                                      * F(vld)(tslot + bo)) * (av / F(vld)(sr + bo)), rem);
-                })
-            }
-            else {
-                LRN_STREAM_LINE({
-                    VT sv = kv + av * F(rows_sum)(rows, c, bo);
-                    VT tv = VPOW(sv, mode);
-                    F(vstr)(tslot + bo, tv, rem);
-                    F(vstr)(row + bo, F(vldr)(gr + og, rem) * (F(vldr)(xr + ox, rem) * tv)
-                                      * (av * VPOW(sv, LRN_POW_1)), rem);
-                })
-            }
+            LRN_STREAM_LINE({
+                VT sv = kv + av * F(rows_sum)(rows, c, bo);
+                VT tv = VPOWM(sv, mode);
+                F(vstr)(tslot + bo, tv, rem);
+                F(vstr)(row + bo, F(vldr)(gr + og, rem) * (F(vldr)(xr + ox, rem) * tv)
+                                  * VAOVER(sv, mode), rem);
+            })
         }
         if (!J->backward) continue;
         ptrdiff_t ii = i - 1;                           /* r's mirrored horizontal sums */
@@ -1191,17 +1125,17 @@ static void F(within_stream)(const lrn_job *J, const T *x, const T *g, T *y, ptr
     /* the padded line buffers' margins and tails stay zero: only [0, L) is written */
     ptrdiff_t M = lrn_stream_margin(J, cc);
     memset(mem, 0, (size_t)(M + 4 * (lrn_stream_pitch(J, cc) + M)) * sizeof(T));
-    lrn_powf pc;                   /* the float power's constants (generic beta) */
-    lrn_powf_init(&pc, J->beta, J->beta_parity);
+    F(gpow) pw;                    /* the generic power's constants */
+    F(gpow_init)(&pw, J->beta, J->beta_parity);
     int planar = lrn_within_planar(J);
     for (ptrdiff_t q = 0; q < (planar ? cc : 1); q++) {   /* planar: one channel a pass */
         const T *xq = x + q * J->xs[1], *gq = J->backward ? g + q * J->gs[1] : NULL;
         T *yq = y + q * J->ys[1];
         switch (J->pow_mode) {     /* the power mode a constant in each copy */
-        case LRN_POW_075: F(stream_lines)(J, xq, gq, yq, cc, mem, &pc, LRN_POW_075); break;
-        case LRN_POW_05: F(stream_lines)(J, xq, gq, yq, cc, mem, &pc, LRN_POW_05); break;
-        case LRN_POW_1: F(stream_lines)(J, xq, gq, yq, cc, mem, &pc, LRN_POW_1); break;
-        default: F(stream_lines)(J, xq, gq, yq, cc, mem, &pc, LRN_POW_GENERIC); break;
+        case LRN_POW_075: F(stream_lines)(J, xq, gq, yq, cc, mem, &pw, LRN_POW_075); break;
+        case LRN_POW_05: F(stream_lines)(J, xq, gq, yq, cc, mem, &pw, LRN_POW_05); break;
+        case LRN_POW_1: F(stream_lines)(J, xq, gq, yq, cc, mem, &pw, LRN_POW_1); break;
+        default: F(stream_lines)(J, xq, gq, yq, cc, mem, &pw, LRN_POW_GENERIC); break;
         }
     }
 }
@@ -1222,8 +1156,9 @@ static void F(within_item)(const lrn_job *J, ptrdiff_t item, void *work)
         return;
     }
     T a = (T)J->alpha_d, k = (T)J->k, coef = (T)(2.0 * J->beta);
-    int pow_mode = J->pow_mode, parity = J->beta_parity;
-    double beta = J->beta;
+    int pow_mode = J->pow_mode;
+    F(gpow) pw_, *pw = &pw_;
+    F(gpow_init)(pw, J->beta, J->beta_parity);
     /* planes of lrn_within_plane(J, tile) values; with `shifted`, every line of the
      * last axis is followed by n - 1 positions of zeros (and n - 1 stand in front),
      * so the last axis is one shifted sum over the whole plane */
@@ -1244,18 +1179,18 @@ static void F(within_item)(const lrn_job *J, ptrdiff_t item, void *work)
     }
     F(box_all)(J, S, cc, shifted, wp, 0, mem);
     const VT av = F(vsplat)(a), kv = F(vsplat)(k);
-    if (pow_mode != LRN_POW_GENERIC && lrn_within_unit(J, planar)) {
-        /* fast powers over contiguous runs: s = k + a S, its power and the
-         * product in one pass over the buffer */
+    if (lrn_within_unit(J, planar)) {
+        /* contiguous runs: s = k + a S, its power and the product in one pass over
+         * the buffer */
         if (!J->backward) {
 #define LRN_WITHIN_FWD(MODE)                                                       \
             LRN_FOR_RUNS(J, cc, planar, wp, {                                      \
                 for (ptrdiff_t i = 0; i < len; i += VW) {                          \
                     VT sv = kv + av * F(vldr)(S + bi + i, len - i);                \
-                    F(vstr)(y + oy + i, F(vldr)(x + ox + i, len - i) * VPOW(sv, MODE), len - i); \
+                    F(vstr)(y + oy + i, F(vldr)(x + ox + i, len - i) * VPOWM(sv, MODE), len - i); \
                 }                                                                  \
             });
-            LRN_FAST_POW_SWITCH(LRN_WITHIN_FWD)
+            LRN_POW_SWITCH(LRN_WITHIN_FWD)
 #undef LRN_WITHIN_FWD
             return;
         }
@@ -1266,13 +1201,13 @@ static void F(within_item)(const lrn_job *J, ptrdiff_t item, void *work)
             for (ptrdiff_t i = 0; i < len; i += VW) {                              \
                 ptrdiff_t rem = len - i;                                           \
                 VT sv = kv + av * F(vldr)(S + bi + i, rem);                        \
-                VT tv = VPOW(sv, MODE);                                            \
+                VT tv = VPOWM(sv, MODE);                                           \
                 F(vstr)(t + bi + i, tv, rem);                                      \
                 F(vstr)(S + bi + i, F(vldr)(g + og + i, rem) * (F(vldr)(x + ox + i, rem) * tv) \
-                                    * (av * VPOW(sv, LRN_POW_1)), rem);            \
+                                    * VAOVER(sv, MODE), rem);                      \
             }                                                                      \
         });
-        LRN_FAST_POW_SWITCH(LRN_WITHIN_R)
+        LRN_POW_SWITCH(LRN_WITHIN_R)
 #undef LRN_WITHIN_R
         F(within_bwd_tail)(J, x, g, y, S, t, P0, cc, P, wp, coef, mem);
         return;
@@ -1280,12 +1215,12 @@ static void F(within_item)(const lrn_job *J, ptrdiff_t item, void *work)
 #pragma GCC ivdep
     for (ptrdiff_t i = 0; i < tot; i++) S[i] = k + a * S[i];
     if (!J->backward) {
-        F(pow_rows)(S, S, tot, pow_mode, beta, parity);
+        F(pow_rows)(S, S, tot, pow_mode, pw);
         LRN_FOR_BLOCK(J, cc, planar, wp, { y[oy] = x[ox] * S[bi]; });
         return;
     }
     T *t = S == P1 ? P2 : P1;
-    F(pow_rows)(t, S, tot, pow_mode, beta, parity);
+    F(pow_rows)(t, S, tot, pow_mode, pw);
     LRN_FOR_BLOCK(J, cc, planar, wp, { S[bi] = g[og] * (x[ox] * t[bi]) * (a / S[bi]); });
     F(within_bwd_tail)(J, x, g, y, S, t, P0, cc, P, wp, coef, mem);
 }

@@ -129,7 +129,8 @@ static inline double lrn_pow_neg(double s, double beta, double neg_factor, int f
  * the result is normal: no special case, no clamp), and lrn_powf_full for every
  * input (subnormal s rescaled; w clamped and 2^n applied as two factors so that
  * underflow is gradual and overflow gives inf; 0, inf, NaN and s < 0 by selects).
- * lrn_pow_row_f32 checks a row first (one cheap pass) and picks the version. */
+ * The kernels check a vector's lanes and pick the version (vpow_generic in
+ * lrn_kernels.h); the two agree bit for bit inside the fast range. */
 static inline float lrn_as_float(uint32_t b) { float f; memcpy(&f, &b, 4); return f; }
 static inline uint32_t lrn_as_bits32(float f) { uint32_t b; memcpy(&b, &f, 4); return b; }
 
@@ -241,29 +242,6 @@ static inline float lrn_powf_full(float s, const lrn_powf *c)
     res = a == __builtin_inff() ? c->atinf : res;
     res = a != a ? a : res;
     return s < 0.0f ? res * c->neg_factor : res;
-}
-
-/* 1 if some s[p] is outside the range of lrn_powf_fast */
-static inline int lrn_powf_row_needs_full(const float *s, ptrdiff_t m, const lrn_powf *c)
-{
-    uint32_t lo = c->lo, span = c->span, bad = 0;
-    for (ptrdiff_t p = 0; p < m; p++)
-        bad |= lrn_as_bits32(s[p]) - lo > span;
-    return bad != 0;
-}
-
-/* t[p] = s[p]^-beta for p < m (t may be s) */
-static inline void lrn_pow_row_f32(float *t, const float *s, ptrdiff_t m, const lrn_powf *cp)
-{
-    lrn_powf c = *cp;                   /* a local copy: no aliasing with t */
-    if (!lrn_powf_row_needs_full(s, m, &c)) {
-#pragma GCC ivdep
-        for (ptrdiff_t p = 0; p < m; p++) t[p] = lrn_powf_fast(s[p], &c);
-    }
-    else {
-#pragma GCC ivdep
-        for (ptrdiff_t p = 0; p < m; p++) t[p] = lrn_powf_full(s[p], &c);
-    }
 }
 
 #endif

@@ -1,10 +1,10 @@
 /* Exhaustive (or strided) check of the float32 generic power of lrn_math.h
- * (lrn_pow_row_f32, which picks lrn_powf_fast or lrn_powf_full per row, and
- * lrn_powf_full alone) against double pow(), for every target this file is
- * compiled for, plus a check that all targets give the same bits, and that
- * lrn_powf_fast and lrn_powf_full agree bit for bit on every input in the fast
- * version's range (the kernels pick one per row or per vector: the choice must
- * never show in a result).
+ * (as the kernels' vpow_generic takes it: lrn_powf_fast for a vector of 16 whose
+ * lanes are all in its range, else lrn_powf_full; and lrn_powf_full alone) against
+ * double pow(), for every target this file is compiled for, plus a check that all
+ * targets give the same bits, and that lrn_powf_fast and lrn_powf_full agree bit
+ * for bit on every input in the fast version's range (the kernels pick one per
+ * vector, of 16, 8 or 4 lanes by target: the choice must never show in a result).
  *
  * Build (from the repository root):
  *   gcc -std=c99 -O3 -fno-math-errno -fno-trapping-math -ffp-contract=off -fopenmp \
@@ -32,7 +32,15 @@ typedef void rowfn(float *, const float *, ptrdiff_t, double, int);
     {                                                                              \
         lrn_powf c;                                                                \
         lrn_powf_init(&c, beta, parity);                                           \
-        lrn_pow_row_f32(t, s, m, &c);                                              \
+        for (ptrdiff_t p0 = 0; p0 < m; p0 += 16) {                                 \
+            ptrdiff_t e = m - p0 < 16 ? m : p0 + 16;                               \
+            uint32_t bad = 0;                                                      \
+            for (ptrdiff_t p = p0; p < e; p++) bad |= lrn_as_bits32(s[p]) - c.lo > c.span; \
+            if (bad)                                                               \
+                for (ptrdiff_t p = p0; p < e; p++) t[p] = lrn_powf_full(s[p], &c); \
+            else                                                                   \
+                for (ptrdiff_t p = p0; p < e; p++) t[p] = lrn_powf_fast(s[p], &c); \
+        }                                                                          \
     }                                                                              \
     static void full_##SUF(float *t, const float *s, ptrdiff_t m, double beta, int parity) \
     {                                                                              \
