@@ -55,11 +55,13 @@ def run(int dtype, int region, int backward,
         raise MemoryError("lrn_fast: could not allocate the kernel's scratch memory")
 
 
-def plan(int dtype, int region, int backward, shape, lo, hi, int nthreads, bint strided=False):
+def plan(int dtype, int region, int backward, shape, lo, hi, int nthreads, bint strided=False,
+         int pow_mode=1):
     """The plan of a job of contiguous arrays, not in place: (tile, work items,
     scratch bytes, threads, non-temporal output stores)."""
     cdef lrn_job job
     cdef int i, ndim = len(shape)
+    job.pow_mode = pow_mode   # LRN_POW_*, 1: beta 0.75
     job.x = job.g = NULL
     job.y = <void *>&job   # distinct from x (never dereferenced by lrn_plan)
     job.dtype = dtype

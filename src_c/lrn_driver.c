@@ -187,8 +187,11 @@ int lrn_plan(lrn_job *J, int nthreads)
          * (32x96x55x55 float32, forward: 6.5 -> 4.2 ms with 1 thread, 4.3 -> 3.0
          * ms with 2; backward 0-15% faster).  9 MB outputs gained nothing on one
          * 32 MiB-L3 machine, 14 MB ones 20%.  Not in place: there the lines were
-         * just read and are in cache.  Scratch: one vector per channel. */
-        J->stream = mode == LRN_MODE_ROWS && J->y != J->x && J->y != J->g
+         * just read and are in cache.  Not for a generic beta: compute bound, it
+         * lost more to the shuffles than it gained (1 thread: forward +6%, backward
+         * +17%).  Scratch: one vector per channel. */
+        J->stream = mode == LRN_MODE_ROWS && J->pow_mode != LRN_POW_GENERIC
+                    && J->y != J->x && J->y != J->g
                     && (double)(outer * C) * (double)inner * (double)esz >= LRN_STREAM_ABOVE;
         if (J->stream && J->work_bytes < (size_t)C * 64 + 64) J->work_bytes = (size_t)C * 64 + 64;
     }

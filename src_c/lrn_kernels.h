@@ -67,6 +67,9 @@ static inline void F(vst_lines)(T *py, const VT *r, int K, VT *cy, int first, in
     if (last) F(vstp)(l + K * VW, __builtin_shuffle(r[K - 1], r[K - 1], idx), d);
     else *cy = r[K - 1];
 }
+/* whether a strip kernel of power mode MODE streams (cy: its scratch or NULL);
+ * never for the generic beta (lrn_plan), so its instances carry no such code */
+#define LRN_STREAMS(MODE, cy) (LRN_STREAM && (MODE) != LRN_POW_GENERIC && (cy))
 
 /* LOOP(MODE) instantiated for every power mode (mode known at compile time:
  * VPOWM, VAOVER) */
@@ -322,7 +325,7 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
         for (int o = 0; o < N; o++) {                                              \
             __builtin_prefetch(px + LRN_PF_DIST * VW);                             \
             __builtin_prefetch(px + LRN_PF_DIST * VW + VW);                        \
-            if (!cy) {                                                             \
+            if (!LRN_STREAMS(MODE, cy)) {                                          \
                 __builtin_prefetch(py + LRN_PF_DIST * VW, 1);                      \
                 __builtin_prefetch(py + LRN_PF_DIST * VW + VW, 1);                 \
             }                                                                      \
@@ -334,7 +337,7 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
             preb = o ? preb + vb : vb;                                             \
             VT ra = F(vld)(px - back) * VPOWM(kv + av * (sfa[o + 1] + prea), MODE); \
             VT rb = F(vld)(px - back + VW) * VPOWM(kv + av * (sfb[o + 1] + preb), MODE); \
-            if (cy) {                                                              \
+            if (LRN_STREAMS(MODE, cy)) {                                           \
                 VT r2[2] = {ra, rb};                                               \
                 F(vst_lines)(py, r2, 2, cy + ci++, first, last);                   \
             }                                                                      \
@@ -564,7 +567,7 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
         for (int o = 0; o < N; o++) {                                              \
             __builtin_prefetch(px + LRN_PF_DIST * VW);                             \
             __builtin_prefetch(pg + LRN_PF_DIST * VW);                             \
-            if (!cy) __builtin_prefetch(py + LRN_PF_DIST * VW, 1);                 \
+            if (!LRN_STREAMS(MODE, cy)) __builtin_prefetch(py + LRN_PF_DIST * VW, 1); \
             VT xv = F(vld)(px);                                                    \
             VT v = xv * xv;                                                        \
             sqA[o] = v;                                                            \
@@ -577,7 +580,7 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
             preB = o ? preB + r : r;                                               \
             VT d = F(vld)(pg - backg) * F(vld)(tr + tslot[o])                      \
                    - cv * F(vld)(px - backo) * (sfB[o + 1] + preB);                \
-            if (cy) F(vst_lines)(py, &d, 1, cy + ci++, first, last);               \
+            if (LRN_STREAMS(MODE, cy)) F(vst_lines)(py, &d, 1, cy + ci++, first, last); \
             else F(vst)(py, d);                                                    \
             px += ldx;                                                             \
             pg += ldg;                                                             \
