@@ -45,9 +45,10 @@ static inline void F(vstr)(T *p, VT v, ptrdiff_t rem)
 }
 
 /* Output through non-temporal stores (J->stream, LRN_STREAM targets), for a row
- * of a tile written in steps of K whole vectors from the tile's start (the tile
- * starts on a multiple of VW pixels).  The stores that miss the cache would each
- * read their line first; streaming stores of whole aligned lines do not (the
+ * of a tile written in steps of K whole vectors from the tile's start (first: the
+ * step at the start; last: the last step taken this way, what follows in the row
+ * taking ordinary stores).  The stores that miss the cache would each read their
+ * line first; streaming stores of whole aligned lines do not (the
  * memory traffic of a large forward drops from 3 to 2 times the tensor).  The
  * row's values are misaligned by d lanes: each whole aligned vector is formed by
  * one shuffle of two consecutive result vectors, the last of the previous step
