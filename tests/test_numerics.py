@@ -200,6 +200,23 @@ def test_float32_backward_tiny_base_does_not_overflow():
     assert_result(lrn_fast.lrn_backward(x, x, 5, 1e-30, 0.75, 0.0), want, floor=1e-2)
 
 
+@pytest.mark.parametrize("region", ["across", "within"])
+def test_float32_zero_k_tiny_inputs_underflow_as_documented(region):
+    """k = 0 and inputs so small that alpha/n * (sum of squares) is below float32's
+    range: float32 computes in float32 (documented), so the base underflows to 0 and
+    y = x * inf = inf where the float64 reference is finite; dtype=np.float64 gives the
+    reference's result; every window with a normal base stays right."""
+    x = random((2, 7, 5, 6), np.float32, seed=46)
+    x[0, 2:5] *= np.float32(1e-30)          # whole windows of tiny values
+    kw = dict(size=3, alpha=1e-4, beta=0.75, k=0.0, region=region)
+    want = reference.lrn(x, **kw)
+    assert np.isfinite(want).all()
+    got = lrn_fast.lrn(x, **kw)
+    assert np.isinf(got[0, 3]).any()
+    assert_result(lrn_fast.lrn(x, dtype=np.float64, **kw), want)
+    assert_result(got[1], want[1])
+
+
 # ---- float16 ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("fn", FUNCS)
 @pytest.mark.parametrize("region", ["across", "within"])
