@@ -58,7 +58,8 @@ def run(int dtype, int region, int backward,
 def plan(int dtype, int region, int backward, shape, lo, hi, int nthreads, bint strided=False,
          int pow_mode=1):
     """The plan of a job of contiguous arrays, not in place: (tile, work items,
-    scratch bytes, threads, non-temporal output stores)."""
+    scratch bytes, threads, non-temporal output stores wanted; only x86 targets
+    with AVX2 or AVX-512 have them, others store as usual)."""
     cdef lrn_job job
     cdef int i, ndim = len(shape)
     job.pow_mode = pow_mode   # LRN_POW_*, 1: beta 0.75

@@ -185,7 +185,8 @@ int lrn_plan(lrn_job *J, int nthreads)
          * when y is too large to stay in cache anyway: a store that misses reads
          * its line first, so a forward moves 3 times the tensor instead of 2
          * (32x96x55x55 float32, forward: 6.5 -> 4.2 ms with 1 thread, 4.3 -> 3.0
-         * ms with 2; backward 0-15% faster).  9 MB outputs gained nothing on one
+         * ms with 2; backward 5-15% faster with 2 threads, up to 3% slower with
+         * 1).  9 MB outputs gained nothing on one
          * 32 MiB-L3 machine, 14 MB ones 20%.  Not in place: there the lines were
          * just read and are in cache.  Not for a generic beta: compute bound, it
          * lost more to the shuffles than it gained (1 thread: forward +6%, backward
