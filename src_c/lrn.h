@@ -160,8 +160,8 @@ static inline ptrdiff_t lrn_stream_margin(const lrn_job *J, ptrdiff_t cc)
     ptrdiff_t e = J->lo[1] > J->hi[1] ? J->lo[1] : J->hi[1];
     return (e * lrn_stream_unit(J, cc) + 15) / 16 * 16 + 16;
 }
-/* its scratch in elements: four padded line buffers, the rings (row sums of
- * squares; of r and t, backward) and a row of s */
+/* its scratch in elements: four padded line buffers and the rings (row sums of
+ * squares; of r and t, backward) */
 static inline ptrdiff_t lrn_stream_elems(const lrn_job *J, ptrdiff_t cc)
 {
     ptrdiff_t Wv = lrn_stream_pitch(J, cc), M = lrn_stream_margin(J, cc);
