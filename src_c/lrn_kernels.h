@@ -266,13 +266,13 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
 #endif
 /* The forward strips' read prefetches of the fast powers go to L2 (locality 2), not
  * L1: a strip reads C rows 128 bytes at a time, and so many misses into L1 wait
- * for each other (here, an AMD EPYC with AVX-512: 32x96x55x55 float32 forward, 1
- * thread, 4.30 -> 4.08 ms; 2 threads 2.21 -> 2.02 ms; 64x96x55x55 and
- * 32x192x56x56 with 2 threads 15-17% faster; 32x256x27x27 the same).  A loop
- * reading 96 rows that way, 128 bytes a visit, ran at 4.1-4.2 ms for 37 MB with
- * prefetches into L1 and 2.5-2.8 ms into L2.  The generic power is compute bound
- * and keeps them in L1; the backward too (into L2: 32x96x55x55 4-7% faster,
- * 32x256x27x27 4-6% slower). */
+ * for each other.  src_c/test/bench_row_reads.c reads 32x96 rows of 3025 floats
+ * that way in 9.1 ms without prefetches, 5.2 ms with them into L1 and 1.4 ms into
+ * L2 (1.2 ms row by row; an AMD EPYC with AVX-512).  In the kernels (builds
+ * alternated in one process, float32 forward): 32x96x55x55 4.14 -> 3.94 ms with 1
+ * thread, 2.13 -> 1.97 ms with 2; 32x192x56x56 8.39 -> 7.70 and 5.26 -> 4.09 ms;
+ * 32x256x27x27 the same.  The generic power is compute bound and keeps them in L1;
+ * the backward too (into L2: 32x96x55x55 4-7% faster, 32x256x27x27 4-6% slower). */
 #define LRN_PFR(p, MODE) __builtin_prefetch((p), 0, (MODE) == LRN_POW_GENERIC ? 3 : 2)
 /* The main blocks also prefetch the y (dx) rows for writing: a strip writes
  * C rows a little at a time, more streams than the hardware prefetcher follows,
