@@ -23,6 +23,11 @@ _POW = {0.75: 1, 0.5: 2, 1.0: 3}          # LRN_POW_* fast paths; else generic (
 _ORDERS = ("K", "A", "C", "F")
 _CASTINGS = ("no", "equiv", "safe", "same_kind", "unsafe")
 _NATIVE_FLOATS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+# num_threads above this only oversubscribes, and libgomp aborts the process when it
+# cannot create a thread: requests are capped.  Read once: os.cpu_count() costs
+# about 6 us a call here (it reads /sys), a third of a small call's time.
+_MAX_THREADS = max(64, 4 * (os.cpu_count() or 1))
+_F32_TINY = float(np.finfo(np.float32).tiny)
 
 
 # ---- parameter checks -------------------------------------------------------------
@@ -78,10 +83,7 @@ def _params(size, alpha, beta, k, region, window, num_threads):
         raise ValueError(f"region must be 'across' or 'within', got {region!r}")
     before, after = _window_arg(window, size)
     if num_threads is not None:
-        num_threads = _int_arg("num_threads", num_threads, 1)
-        # more threads than this only oversubscribes, and libgomp aborts the process
-        # when it cannot create a thread: cap the request
-        num_threads = min(num_threads, max(64, 4 * (os.cpu_count() or 1)))
+        num_threads = min(_int_arg("num_threads", num_threads, 1), _MAX_THREADS)
     return size, alpha, beta, k, before, after, num_threads or 0
 
 
@@ -150,7 +152,7 @@ def _check_out(out, shape, rt, casting):
         raise ValueError(f"out has shape {out.shape}, but the result has shape {shape}")
     if not out.flags.writeable:
         raise ValueError("out is read-only")
-    if not np.can_cast(rt, out.dtype, casting=casting):
+    if out.dtype != rt and not np.can_cast(rt, out.dtype, casting=casting):
         raise TypeError(f"cannot cast the result from {rt} to out's dtype {out.dtype} "
                         f"with casting rule {casting!r}")
     if 0 in out.strides and out.size > 1 and any(st == 0 and n > 1
@@ -257,7 +259,7 @@ def _lrn_impl(x, g, size, alpha, beta, k, axis, region, window, out, dtype,
     rt = _result_dtype(dtype, *inputs)
     ct = _compute_dtype(rt)
     divisor = size if region == "across" else size ** (x.ndim - 2)   # D: size**d within
-    if ct == np.float32 and 0 < abs(alpha / divisor) < np.finfo(np.float32).tiny:
+    if ct == np.float32 and 0 < abs(alpha / divisor) < _F32_TINY:
         # alpha / D would be a subnormal float32 with a few bits left: compute in float64
         ct = np.dtype(np.float64)
     if out is not None:
