@@ -190,11 +190,12 @@ int lrn_plan(lrn_job *J, int nthreads)
          * 32 MiB-L3 machine, 14 MB ones 20%.  Not in place: there the lines were
          * just read and are in cache.  Not for a generic beta: compute bound, it
          * lost more to the shuffles than it gained (1 thread: forward +6%, backward
-         * +17%).  Scratch: one vector per channel. */
+         * +17%).  Scratch: two vectors per channel (vst_lines: the carry and the
+         * row's head). */
         J->stream = mode == LRN_MODE_ROWS && J->pow_mode != LRN_POW_GENERIC
                     && J->y != J->x && J->y != J->g
                     && (double)(outer * C) * (double)inner * (double)esz >= LRN_STREAM_ABOVE;
-        if (J->stream && J->work_bytes < (size_t)C * 64 + 64) J->work_bytes = (size_t)C * 64 + 64;
+        if (J->stream && J->work_bytes < (size_t)C * 128 + 64) J->work_bytes = (size_t)C * 128 + 64;
     }
     else {
         ptrdiff_t B = J->shape[0], C = J->shape[1], P = 1, nmax = 1;
