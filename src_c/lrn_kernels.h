@@ -59,8 +59,9 @@ static inline void F(vstr)(T *p, VT v, ptrdiff_t rem)
  * NULL) for F(vst_heads) to store after the strip, when the previous row's last
  * values have just gone into the same line: a partial store that misses the cache
  * costs about 50 cycles here, one that hits does not (the forward strips, with
- * the tail prefetches of LRN_STRIP_MAIN_BLOCK2: 32x256x27x27 float32 11-13% faster
- * with 1 and 2 threads, 32x96x55x55 4%; in the backward 3-4% slower). */
+ * the tail prefetches of LRN_STRIP_MAIN_BLOCK2: 32x256x27x27 float32 11-18% faster
+ * with 1 thread and 12-13% with 2, 32x96x55x55 3-4% with 1; in the backward, 3-4%
+ * slower). */
 static inline void F(vst_lines)(T *py, const VT *r, int K, VT *cy, int first, VT *hd,
                                 int last)
 {
