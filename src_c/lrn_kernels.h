@@ -280,8 +280,17 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
  * registers (the block loop is unrolled for a constant N).  Per vector and
  * channel: one load of x_j, one reload of x_c (in L1), one store of y_c. */
 #ifndef LRN_PF_DIST
-#define LRN_PF_DIST 8     /* software prefetch, in vectors ahead along a row */
+#define LRN_PF_DIST 4     /* software prefetch, in vectors ahead along a row */
 #endif
+/* 4 vectors (256 bytes) rather than 8: the forward's second pair ahead in a row,
+ * the backward's fourth vector ahead.  At C = 96 a strip takes about 1 us to come
+ * back to a row, far longer than a miss.  Builds alternated in one process,
+ * float32 beta 0.75, 1 thread, with the backward's prefetches into L2 (below):
+ * forward 32x256x27x27 -11 to -15%, 32x192x56x56 -5%, 32x96x55x55 -1 to -6%;
+ * backward -7 to -13% on all three.  Why 8 was slower is not known.  2 ran 3-4
+ * times slower (the forward then fetches the line its next pair starts on).  A
+ * small C shortens the lead: forward 192x16x55x55 4-6% slower (its backward 20%
+ * faster). */
 /* The forward strips' read prefetches of the fast powers go to L2 (locality 2), not
  * L1: a strip reads C rows 128 bytes at a time, and so many misses into L1 wait
  * for each other.  src_c/test/bench_row_reads.c reads 32x96 rows of 3025 floats
@@ -289,8 +298,10 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
  * L2 (1.2 ms row by row; an AMD EPYC with AVX-512).  In the kernels (builds
  * alternated in one process, float32 forward): 32x96x55x55 4.14 -> 3.94 ms with 1
  * thread, 2.13 -> 1.97 ms with 2; 32x192x56x56 8.39 -> 7.70 and 5.26 -> 4.09 ms;
- * 32x256x27x27 the same.  The generic power is compute bound and keeps them in L1;
- * the backward too (into L2: 32x96x55x55 4-7% faster, 32x256x27x27 4-6% slower). */
+ * 32x256x27x27 the same.  The generic power is compute bound and keeps them in L1.
+ * The backward strips use the same rule since LRN_PF_DIST is 4: in L1 with 8,
+ * into L2 had made 32x256x27x27 4-6% slower, and x alone into L2 (g in L1) slower
+ * on both AlexNet shapes. */
 #define LRN_PFR(p, MODE) __builtin_prefetch((p), 0, (MODE) == LRN_POW_GENERIC ? 3 : 2)
 /* The strips' prefetches run LRN_PF_DIST vectors ahead along each row, so a row's
  * first LRN_PF_DIST vectors are fetched into L2 before a strip kernel starts:
@@ -575,7 +586,7 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
             ptrdiff_t u = u0 + o, j = u - lo, cr = u - N + 1, cout = cr - lo;      \
             if (GUARD && u >= U) break;                                            \
             const T *xj = (size_t)j < (size_t)C ? x + j * ldx + p : zeros;         \
-            __builtin_prefetch(x + (j < C ? j : C - 1) * ldx + p + LRN_PF_DIST * VW); \
+            LRN_PFR(x + (j < C ? j : C - 1) * ldx + p + LRN_PF_DIST * VW, MODE);   \
             VT xv = F(vldr)(xj, rem);                                              \
             VT v = xv * xv;                                                        \
             sqA[o] = v;                                                            \
@@ -583,7 +594,7 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
             VT r = zero;                                                           \
             if (!GUARD || (cr >= 0 && cr < C)) {                                   \
                 const T *gc = g + cr * ldg + p;                                    \
-                __builtin_prefetch(g + (cr + lo < C ? cr + lo : C - 1) * ldg + p + LRN_PF_DIST * VW); \
+                LRN_PFR(g + (cr + lo < C ? cr + lo : C - 1) * ldg + p + LRN_PF_DIST * VW, MODE); \
                 VT sv = kv + av * (sfA[o + 1] + preA);                             \
                 VT t = VPOWM(sv, MODE);                                            \
                 F(vst)(tr + ((cr % N) * VW), t);                                   \
@@ -615,8 +626,8 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
     do {                                                                           \
         _Pragma("GCC unroll 16")                                                   \
         for (int o = 0; o < N; o++) {                                              \
-            __builtin_prefetch(px + LRN_PF_DIST * VW);                             \
-            __builtin_prefetch(pg + LRN_PF_DIST * VW);                             \
+            LRN_PFR(px + LRN_PF_DIST * VW, MODE);                                  \
+            LRN_PFR(pg + LRN_PF_DIST * VW, MODE);                                  \
             if (!LRN_STREAMS(MODE, cy)) __builtin_prefetch(py + LRN_PF_DIST * VW, 1); \
             VT xv = F(vld)(px);                                                    \
             VT v = xv * xv;                                                        \
