@@ -8,8 +8,9 @@
  * asked for (as numpy does for large arrays) and numpy's 16-byte offset.
  *
  * Usage (bench_ab.sh builds and runs it):
- *   bench_ab N C HW [fwd|bwd] [beta] [threads] [reps] [f32|f64]
- * Prints the two times, B/A and whether the results are bitwise equal. */
+ *   [LRN_AB_TARGET=AVX2|baseline] bench_ab N C HW [fwd|bwd] [beta] [threads] [reps] [f32|f64]
+ * Prints the two times, B/A and whether the results are bitwise equal.  Both builds
+ * run the best target this CPU has, or the one LRN_AB_TARGET names. */
 #define _DEFAULT_SOURCE
 #define _ISOC11_SOURCE
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include "lrn.h"
 
 int B_lrn_run(lrn_job *job, int nthreads);
+void B_lrn_set_target(int target);
 
 static double now(void)
 {
@@ -59,6 +61,17 @@ int main(int argc, char **argv)
     int f64 = argc > 8 && strcmp(argv[8], "f64") == 0;
     size_t n = (size_t)N * C * M, esz = f64 ? 8 : 4;
     if (reps < 1 || reps > 10000) reps = 30;
+    const char *tn = getenv("LRN_AB_TARGET");
+    if (tn && *tn) {
+        int t = strcmp(tn, "AVX2") == 0 ? LRN_TARGET_AVX2
+                : strcmp(tn, "baseline") == 0 ? LRN_TARGET_BASELINE : -1;
+        if (t < 0) {
+            fprintf(stderr, "LRN_AB_TARGET: AVX2 or baseline, not %s\n", tn);
+            return 2;
+        }
+        lrn_set_target(t);
+        B_lrn_set_target(t);
+    }
     char *x = buffer(n * esz), *g = buffer(n * esz), *ya = buffer(n * esz), *yb = buffer(n * esz);
     for (size_t i = 0; i < n; i++) {
         double xv = (double)((i * 2654435761u) % 1000) / 500 - 1, gv = (double)((i * 40503u) % 1000) / 500 - 1;
@@ -102,8 +115,9 @@ int main(int argc, char **argv)
     }
     qsort(ta, reps, sizeof *ta, cmp);
     qsort(tb, reps, sizeof *tb, cmp);
-    printf("%ldx%ldx%ld %s %s beta %g, %d thread%s: A %.3f ms (q1 %.3f)  B %.3f ms (q1 %.3f)  "
-           "B/A %.3f  %s\n", N, C, M, f64 ? "f64" : "f32", bwd ? "bwd" : "fwd", beta, nth,
+    printf("%s%s%ldx%ldx%ld %s %s beta %g, %d thread%s: A %.3f ms (q1 %.3f)  B %.3f ms (q1 %.3f)  "
+           "B/A %.3f  %s\n", tn && *tn ? tn : "", tn && *tn ? " " : "", N, C, M,
+           f64 ? "f64" : "f32", bwd ? "bwd" : "fwd", beta, nth,
            nth == 1 ? "" : "s", ta[0] * 1e3, ta[reps / 4] * 1e3, tb[0] * 1e3, tb[reps / 4] * 1e3,
            tb[0] / ta[0], memcmp(ya, yb, n * esz) ? "results differ" : "same bits");
     return 0;

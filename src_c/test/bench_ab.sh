@@ -5,6 +5,8 @@
 #
 #   bash src_c/test/bench_ab.sh REV ["N C HW fwd|bwd beta threads reps f32|f64" ...]
 #
+# LRN_AB_TARGET=AVX2 (or baseline) times that target instead of the best one.
+#
 # Without cases: AlexNet norm1 and norm2, float32, beta 0.75, forward and backward,
 # 1 and 2 threads, and (1,96,55,55) forward.  Two builds of the same source read
 # B/A within about 0.985-1.015 here; a change smaller than that is not measured.
