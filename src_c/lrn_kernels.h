@@ -288,9 +288,9 @@ static void F(across_fwd_rows)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy,
  * float32 beta 0.75, 1 thread, with the backward's prefetches into L2 (below):
  * forward 32x256x27x27 -11 to -15%, 32x192x56x56 -5%, 32x96x55x55 -1 to -6%;
  * backward -7 to -13% on all three.  Why 8 was slower is not known.  2 ran 3-4
- * times slower (the forward then fetches the line its next pair starts on).  A
- * small C shortens the lead: forward 192x16x55x55 4-6% slower (its backward 20%
- * faster). */
+ * times slower (the forward then fetches the line its next pair starts on).
+ * Forward 192x16x55x55 4-6% slower (its backward 20% faster), and not from the
+ * shorter lead of a small C: 8 again for C < 32 was no faster. */
 /* The forward strips' read prefetches of the fast powers go to L2 (locality 2), not
  * L1: a strip reads C rows 128 bytes at a time, and so many misses into L1 wait
  * for each other.  src_c/test/bench_row_reads.c reads 32x96 rows of 3025 floats
