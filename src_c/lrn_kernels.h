@@ -58,10 +58,11 @@ static inline void F(vstr)(T *p, VT v, ptrdiff_t rem)
  * with ordinary masked stores; or the first step keeps its vector in *hd (hd not
  * NULL) for F(vst_heads) to store after the strip, when the previous row's last
  * values have just gone into the same line: a partial store that misses the cache
- * costs about 50 cycles here, one that hits does not (the forward strips, with
- * the tail prefetches of LRN_STRIP_MAIN_BLOCK2: 32x256x27x27 float32 11-18% faster
- * with 1 thread and 12-13% with 2, 32x96x55x55 3-4% with 1; in the backward, 3-4%
- * slower). */
+ * costs 40-60 cycles here (src_c/test/bench_partial_stores.c), one that hits does
+ * not (the forward strips, with the tail prefetches of LRN_STRIP_MAIN_BLOCK2:
+ * 32x256x27x27 float32 11-18% faster with 1 thread and 12-13% with 2, 32x96x55x55
+ * 3-4% with 1; in the backward no gain: 3-4% slower, and -1 to +2% once its
+ * prefetches went to L2). */
 static inline void F(vst_lines)(T *py, const VT *r, int K, VT *cy, int first, VT *hd,
                                 int last)
 {
