@@ -495,9 +495,13 @@ static int F(strip_fwd)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy, ptrdiff_
 }
 
 /* ---- across channels, backward ----------------------------------------------
- * dx_c = g_c t_c - 2 beta x_c sum_{j in [c-hi, c+lo]} r_j,  r_j = g_j x_j t_j (a / s_j),
+ * dx_c = g_c t_c - 2 beta x_c sum_{j in [c-hi, c+lo]} r_j,  r_j = (g_j t_j) (x_j (a / s_j)),
  * s = k + a*S, t = s^-beta (a / s is taken before the product, so that a tiny base
- * cannot overflow it).  Both window sums share one step counter u: at step u,
+ * cannot overflow it).  g_c t_c is formed once, with r_c, and kept until dx_c
+ * (one multiply and one load of g fewer per value than g_c t_c formed again:
+ * 1 thread, float32, builds alternated in one process: 3-5% faster, 1x96x55x55
+ * in cache 5%; the backward's error against the reference the same or lower).
+ * Both window sums share one step counter u: at step u,
  * stream A takes x_{u-lo}^2 and completes S for channel cr = u - n + 1, whose r
  * goes into stream B at the same step; B then completes the transposed window of
  * channel cout = cr - lo.  A and B have the same block boundaries, so the strip
@@ -512,7 +516,7 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
     ptrdiff_t n = lo + hi + 1, mp = F(pad)(m);
     F(stream_init)(&A, n, mp, mem);
     F(stream_init)(&B, n, mp, mem + F(stream_elems)(n, mp));
-    T *tring = mem + 2 * F(stream_elems)(n, mp);   /* n rows of t */
+    T *tring = mem + 2 * F(stream_elems)(n, mp);   /* n rows of g t */
     const T *zero = A.buf + n * mp;
     const VT av = F(vsplat)(a), kv = F(vsplat)(k), cv = F(vsplat)(coef);
     ptrdiff_t U = C + lo + n - 1;                    /* the last dx is at u = U - 1 */
@@ -536,9 +540,9 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
                 F(vst)(slot + p, v);                                               \
                 F(vst)(pre + p, ps);                                               \
                 VT sv = kv + av * (F(vld)(nxt + p) + ps);                          \
-                VT t = VPOWM(sv, MODE);                                            \
-                F(vst)(tc + p, t);                                                 \
-                F(vst)(slotB + p, gcv * (xcv * t) * VAOVER(sv, MODE));             \
+                VT gt = gcv * VPOWM(sv, MODE);                                     \
+                F(vst)(tc + p, gt);                                                \
+                F(vst)(slotB + p, gt * (xcv * VAOVER(sv, MODE)));                  \
             }
             LRN_POW_SWITCH(LRN_BWD_LOOP)
 #undef LRN_BWD_LOOP
@@ -555,16 +559,15 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
         }
         if (cout >= 0) {
             /* the transposed window of channel cout is complete: dx */
-            const T *xo = x + cout * ldx, *go = g + cout * ldg, *to = tring + (cout % n) * mp;
+            const T *xo = x + cout * ldx, *to = tring + (cout % n) * mp;
             T *yo = y + cout * ldy;
             for (ptrdiff_t p = 0; p < m; p += VW) {
                 ptrdiff_t rem = m - p;
                 VT xov = F(vldr)(xo + p, rem);
-                VT gov = F(vldr)(go + p, rem);
                 VT rv = F(vld)(slotB + p);
                 VT ps = o ? F(vld)(preB + p) + rv : rv;
                 F(vst)(preB + p, ps);
-                VT r = gov * F(vld)(to + p) - cv * xov * (F(vld)(nxtB + p) + ps);
+                VT r = F(vld)(to + p) - cv * xov * (F(vld)(nxtB + p) + ps);
                 F(vstr)(yo + p, r, rem);
             }
         }
@@ -578,8 +581,8 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
 }
 
 /* The backward in strips of one vector of pixels (N <= LRN_STRIP_MAXN taps, fast
- * beta): both streams' squares, suffix sums and prefixes in registers, t in a
- * ring in L1; the same operations in the same order as across_bwd_rows. */
+ * beta): both streams' squares, suffix sums and prefixes in registers, g t in
+ * a ring in L1; the same operations in the same order as across_bwd_rows. */
 #define LRN_STRIP_BWD_STEP(N, MODE, GUARD)                                         \
     do {                                                                           \
         _Pragma("GCC unroll 16")                                                   \
@@ -597,15 +600,14 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
                 const T *gc = g + cr * ldg + p;                                    \
                 LRN_PFR(g + (cr + lo < C ? cr + lo : C - 1) * ldg + p + LRN_PF_DIST * VW, MODE); \
                 VT sv = kv + av * (sfA[o + 1] + preA);                             \
-                VT t = VPOWM(sv, MODE);                                            \
-                F(vst)(tr + ((cr % N) * VW), t);                                   \
-                r = F(vldr)(gc, rem) * (F(vldr)(x + cr * ldx + p, rem) * t)        \
-                    * VAOVER(sv, MODE);                                            \
+                VT gt = F(vldr)(gc, rem) * VPOWM(sv, MODE);                        \
+                F(vst)(tr + ((cr % N) * VW), gt);                                  \
+                r = gt * (F(vldr)(x + cr * ldx + p, rem) * VAOVER(sv, MODE));      \
             }                                                                      \
             sqB[o] = r;                                                            \
             preB = o ? preB + r : r;                                               \
             if (!GUARD || cout >= 0) {                                             \
-                VT d = F(vldr)(g + cout * ldg + p, rem) * F(vld)(tr + ((cout % N) * VW)) \
+                VT d = F(vld)(tr + ((cout % N) * VW))                              \
                        - cv * F(vldr)(x + cout * ldx + p, rem) * (sfB[o + 1] + preB); \
                 F(vstr)(y + cout * ldy + p, d, rem);                               \
             }                                                                      \
@@ -621,7 +623,7 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
 
 /* The same step where every channel read is inside the tensor and a dx is
  * written (j < C, 0 <= cr < C, cout >= 0): rows reached by pointer steps.  px: row
- * j, pg: g row cr, py: dx row cout; the t ring slot of cr is (o + 1) % N, that of
+ * j, pg: g row cr, py: dx row cout; the g t ring slot of cr is (o + 1) % N, that of
  * cout tslot[o]. */
 #define LRN_STRIP_BWD_MAIN(N, MODE)                                                \
     do {                                                                           \
@@ -635,12 +637,12 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
             sqA[o] = v;                                                            \
             preA = o ? preA + v : v;                                               \
             VT sv = kv + av * (sfA[o + 1] + preA);                                 \
-            VT t = VPOWM(sv, MODE);                                                \
-            F(vst)(tr + ((o + 1) % N) * VW, t);                                    \
-            VT r = F(vld)(pg) * (F(vld)(px - backr) * t) * VAOVER(sv, MODE);       \
+            VT gt = F(vld)(pg) * VPOWM(sv, MODE);                                  \
+            F(vst)(tr + ((o + 1) % N) * VW, gt);                                   \
+            VT r = gt * (F(vld)(px - backr) * VAOVER(sv, MODE));                   \
             sqB[o] = r;                                                            \
             preB = o ? preB + r : r;                                               \
-            VT d = F(vld)(pg - backg) * F(vld)(tr + tslot[o])                      \
+            VT d = F(vld)(tr + tslot[o])                                           \
                    - cv * F(vld)(px - backo) * (sfB[o + 1] + preB);                \
             if (LRN_STREAMS(MODE, cy)) F(vst_lines)(py, &d, 1, cy + ci++, first, NULL, last); \
             else F(vst)(py, d);                                                    \
@@ -668,7 +670,7 @@ static void F(strip_bwd_##N##_##MODE)(const T *x, ptrdiff_t ldx, const T *g, ptr
     const VT av = F(vsplat)(a), kv = F(vsplat)(k), cv = F(vsplat)(coef);           \
     const VT zero = F(vsplat)(0);                                                  \
     ptrdiff_t U = C + lo + N - 1, nb = (U + N - 1) / N, tslot[N];                  \
-    ptrdiff_t backr = (N - 1 - lo) * ldx, backo = (N - 1) * ldx, backg = lo * ldg; \
+    ptrdiff_t backr = (N - 1 - lo) * ldx, backo = (N - 1) * ldx;                 \
     for (int o = 0; o < N; o++) tslot[o] = ((o + 1 - lo) % N + N) % N * VW;        \
     F(prefetch_starts)(x, ldx, C, m);                                              \
     F(prefetch_starts)(g, ldg, C, m);                                              \
