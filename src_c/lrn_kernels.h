@@ -500,7 +500,8 @@ static int F(strip_fwd)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy, ptrdiff_
  * cannot overflow it).  g_c t_c is formed once, with r_c, and kept until dx_c
  * (one multiply and one load of g fewer per value than g_c t_c formed again:
  * 1 thread, float32, builds alternated in one process: 3-5% faster, 1x96x55x55
- * in cache 5%; the backward's error against the reference the same or lower).
+ * in cache 5%; the error against the reference about the same: 99th percentile
+ * 4.7-4.9e-7 of max|dx| in tests/probe_backward_error.py, 3.7-7.3e-7 before).
  * Both window sums share one step counter u: at step u,
  * stream A takes x_{u-lo}^2 and completes S for channel cr = u - n + 1, whose r
  * goes into stream B at the same step; B then completes the transposed window of
@@ -670,7 +671,7 @@ static void F(strip_bwd_##N##_##MODE)(const T *x, ptrdiff_t ldx, const T *g, ptr
     const VT av = F(vsplat)(a), kv = F(vsplat)(k), cv = F(vsplat)(coef);           \
     const VT zero = F(vsplat)(0);                                                  \
     ptrdiff_t U = C + lo + N - 1, nb = (U + N - 1) / N, tslot[N];                  \
-    ptrdiff_t backr = (N - 1 - lo) * ldx, backo = (N - 1) * ldx;                 \
+    ptrdiff_t backr = (N - 1 - lo) * ldx, backo = (N - 1) * ldx;                   \
     for (int o = 0; o < N; o++) tslot[o] = ((o + 1 - lo) % N + N) % N * VW;        \
     F(prefetch_starts)(x, ldx, C, m);                                              \
     F(prefetch_starts)(g, ldg, C, m);                                              \
