@@ -1,17 +1,54 @@
 """How far the float32 backward can be from the float64 reference on hard data: random
 across-channel cases (C 6-39, sizes 3, 4, 5, 7, k 0 to 2, alpha 1e-4 to 1e3, beta 0.75, 0.5,
-1 and 0.6), a third of them with every channel scaled by 10**U(-15, 15). Prints, per beta, the
-worst and the 99th percentile of |dx - reference| / max|reference| and how many cases exceed
-1e-6 of max|dx| (README, Numerics, says why some do). Not a test: pytest does not collect it.
+1 and 0.6), a third of them with every channel scaled by 10**U(-15, 15). Prints, per beta,
+the worst and the 99th percentile of |dx - reference| / max|reference| and how many cases
+exceed 1e-6 of max|dx| (README, Numerics, says why some do), for lrn_fast and for two NumPy
+float32 emulations:
 
-    python tests/probe_backward_error.py [CASES]      (default 4000, about a second)
+  textbook  dx = g t - 2 beta x sum_j r_j, r = (g t)(x a / s), as the kernels compute it;
+  exact     the channel's own term taken out of both sums and formed without cancelling:
+            dx = g t (k + a Q + (1 - 2 beta) a x^2) / s - 2 beta x sum_{j != c} r_j, with Q
+            the window's sum of squares without the channel's own.
+
+Not a test: pytest does not collect it.
+
+    python tests/probe_backward_error.py [CASES]      (default 4000, a few seconds)
 """
 import sys
 
 import numpy as np
 
 import lrn_fast
+from lrn_fast.reference import default_window
 from lrn_fast.reference import lrn_backward as reference_backward
+
+f32 = np.float32
+
+
+def _window_sum(v, before, after, own=True):
+    """float32 sum over channels [c - before, c + after] of v (N, C, M), with or without c."""
+    n = v.shape[1]
+    acc = np.zeros_like(v)
+    for off in range(-before, after + 1):
+        lo, hi = max(0, -off), min(n, n - off)
+        if (off or own) and lo < hi:
+            acc[:, lo:hi] += v[:, lo + off:hi + off]
+    return acc
+
+
+def emulate(g, x, size, alpha, beta, k, exact):
+    """The float32 backward by the textbook formula or with the exact own term."""
+    before, after = default_window(size)
+    a, k, c = f32(alpha / size), f32(k), f32(2 * beta)
+    with np.errstate(all="ignore"):
+        sq = x * x
+        s = k + a * _window_sum(sq, before, after)
+        gt = g * (s.astype(np.float64) ** -beta).astype(f32)
+        r = gt * (x * (a / s))
+        if not exact:
+            return gt - c * x * _window_sum(r, after, before)
+        own = (k + a * _window_sum(sq, before, after, own=False) + f32(1 - 2 * beta) * (a * sq)) / s
+        return gt * own - c * x * _window_sum(r, after, before, own=False)
 
 
 def main(cases):
@@ -28,21 +65,26 @@ def main(cases):
         elif it % 3 == 2:
             x *= 10.0 ** rng.uniform(-15, 15, (1, x.shape[1], 1))
         g = rng.standard_normal(x.shape)
-        x32, g32 = x.astype(np.float32), g.astype(np.float32)
+        x32, g32 = x.astype(f32), g.astype(f32)
         kw = dict(size=size, alpha=alpha, beta=beta, k=k)
         want = reference_backward(g32.astype(np.float64), x32.astype(np.float64), **kw)
         finite = np.isfinite(want)
         if not finite.any() or not np.abs(want[finite]).max():
             continue
-        got = lrn_fast.lrn_backward(g32, x32, **kw)
-        err = np.abs(got[finite] - want[finite]).max() / np.abs(want[finite]).max()
-        errs.setdefault(beta, []).append(err)
+        top = np.abs(want[finite]).max()
+        got = {"lrn_fast": lrn_fast.lrn_backward(g32, x32, **kw),
+               "textbook": emulate(g32, x32, size, alpha, beta, k, exact=False),
+               "exact": emulate(g32, x32, size, alpha, beta, k, exact=True)}
+        for name, d in got.items():
+            err = np.abs(d[finite] - want[finite]).max() / top
+            errs.setdefault((name, beta), []).append(err)
     print(f"lrn_fast {lrn_fast.__version__}, {lrn_fast.runtime_info()['dispatch']}, {cases} cases")
-    for beta, e in sorted(errs.items()):
+    for (name, beta), e in sorted(errs.items()):
         e = np.array(e)
         fin = e[np.isfinite(e)]
-        print(f"beta {beta}: worst {fin.max():.3g}, 99th percentile {np.percentile(e, 99):.3g}, "
-              f"over 1e-6: {int(np.sum(e > 1e-6))} of {e.size} ({int(np.sum(~np.isfinite(e)))} infinite)")
+        print(f"{name:9s} beta {beta}: worst {fin.max():.3g}, 99th percentile "
+              f"{np.percentile(e, 99):.3g}, over 1e-6: {int(np.sum(e > 1e-6))} of {e.size} "
+              f"({int(np.sum(~np.isfinite(e)))} infinite)")
 
 
 if __name__ == "__main__":
