@@ -19,36 +19,28 @@ import sys
 import numpy as np
 
 import lrn_fast
-from lrn_fast.reference import default_window
+from lrn_fast.reference import _window_sum, default_window
 from lrn_fast.reference import lrn_backward as reference_backward
 
 f32 = np.float32
 
 
-def _window_sum(v, before, after, own=True):
-    """float32 sum over channels [c - before, c + after] of v (N, C, M), with or without c."""
-    n = v.shape[1]
-    acc = np.zeros_like(v)
-    for off in range(-before, after + 1):
-        lo, hi = max(0, -off), min(n, n - off)
-        if (off or own) and lo < hi:
-            acc[:, lo:hi] += v[:, lo + off:hi + off]
-    return acc
-
-
-def emulate(g, x, size, alpha, beta, k, exact):
-    """The float32 backward by the textbook formula or with the exact own term."""
+def emulate(g, x, size, alpha, beta, k):
+    """The float32 backward of (N, C, M) arrays by the textbook formula and with the
+    exact own term.  The reference's direct window sums, on float32 arrays; a window
+    without its own channel is the part before it plus the part after it."""
     before, after = default_window(size)
     a, k, c = f32(alpha / size), f32(k), f32(2 * beta)
     with np.errstate(all="ignore"):
         sq = x * x
-        s = k + a * _window_sum(sq, before, after)
+        s = k + a * _window_sum(sq, [1], before, after)
         gt = g * (s.astype(np.float64) ** -beta).astype(f32)
         r = gt * (x * (a / s))
-        if not exact:
-            return gt - c * x * _window_sum(r, after, before)
-        own = (k + a * _window_sum(sq, before, after, own=False) + f32(1 - 2 * beta) * (a * sq)) / s
-        return gt * own - c * x * _window_sum(r, after, before, own=False)
+        textbook = gt - c * x * _window_sum(r, [1], after, before)
+        others = _window_sum(sq, [1], before, -1) + _window_sum(sq, [1], -1, after)
+        own = (k + a * others + f32(1 - 2 * beta) * (a * sq)) / s
+        rest = _window_sum(r, [1], after, -1) + _window_sum(r, [1], -1, before)
+        return textbook, gt * own - c * x * rest
 
 
 def main(cases):
@@ -72,9 +64,9 @@ def main(cases):
         if not finite.any() or not np.abs(want[finite]).max():
             continue
         top = np.abs(want[finite]).max()
-        got = {"lrn_fast": lrn_fast.lrn_backward(g32, x32, **kw),
-               "textbook": emulate(g32, x32, size, alpha, beta, k, exact=False),
-               "exact": emulate(g32, x32, size, alpha, beta, k, exact=True)}
+        textbook, exact = emulate(g32, x32, size, alpha, beta, k)
+        got = {"lrn_fast": lrn_fast.lrn_backward(g32, x32, **kw), "textbook": textbook,
+               "exact": exact}
         for name, d in got.items():
             err = np.abs(d[finite] - want[finite]).max() / top
             errs.setdefault((name, beta), []).append(err)
