@@ -21,14 +21,17 @@ def _spatial_axes(ndim, axis):
     return [d for d in range(1, ndim) if d != axis]
 
 
-def _window_sum(v, axes, before, after):
+def _window_sum(v, axes, before, after, centre=True):
     """Sum of v over [i - before, i + after] along every axis in axes (zero padded),
-    summing the shifted copies directly."""
+    summing the shifted copies directly; without i itself if not centre (one axis)."""
+    assert centre or len(axes) == 1
     out = v
     for ax in axes:
         n = v.shape[ax]
         acc = np.zeros_like(out)
         for off in range(max(-before, 1 - n), min(after, n - 1) + 1):
+            if off == 0 and not centre:
+                continue
             lo, hi = max(0, -off), min(n, n - off)   # positions i with i + off in range
             if lo >= hi:
                 continue
@@ -68,11 +71,33 @@ def lrn(x, size=5, alpha=1e-4, beta=0.75, k=1.0, *, axis=1, region="across", win
 def lrn_backward(grad_y, x, size=5, alpha=1e-4, beta=0.75, k=1.0, *, axis=1,
                  region="across", window=None):
     """dL/dx given dL/dy, the exact gradient, in float64:
-    dx = g s^-beta - 2 alpha beta / D * x * sum_{j : i in W(j)} g_j y_j / s_j."""
+    dx = g s^-beta - 2 alpha beta / D * x * sum_{j : i in W(j)} g_j y_j / s_j.
+
+    Across channels, i's own term is taken apart (as lrn_fast does): with Q the
+    window's other squares and a = alpha / D,
+    dx_i = g_i t_i (k / s_i + (Q_i + (1 - 2 beta) x_i^2) a / s_i)
+           - 2 beta x_i sum_{j : i in W(j), j != i} g_j t_j x_j a / s_j.
+    The same value where everything is finite; where a term is infinite the two
+    forms give inf or NaN in different places (g_i = inf: inf here, inf - inf =
+    NaN in the other).  An infinite Q_i (a neighbour's square) counts as the
+    largest float, so that i's own term is g_i * 0, as t_i = 0 makes it."""
     x, axes, before, after, divisor = _setup(x, axis, region, size, window)
     g = np.asarray(grad_y, dtype=np.float64)
     if beta == 0:
         return g.copy()
+    if region == "across":
+        a = alpha / divisor
+        sq = x * x
+        q = _window_sum(sq, axes, before, after, centre=False)
+        with np.errstate(all="ignore"):
+            s = k + a * (q + sq)
+            t = s ** -beta
+            inv = 1.0 / s
+            w = np.minimum(q, np.finfo(np.float64).max) + (1.0 - 2.0 * beta) * sq
+            gt = g * t
+            r = gt * (x * (a * inv))
+            back = _window_sum(r, axes, after, before, centre=False)
+            return gt * (k * inv + w * (a * inv)) - 2.0 * beta * x * back
     s = k + (alpha / divisor) * _window_sum(x * x, axes, before, after)
     with np.errstate(all="ignore"):
         t = s ** -beta

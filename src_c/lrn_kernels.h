@@ -34,6 +34,7 @@ static inline VT F(vld)(const T *p) { VT v; memcpy(&v, p, sizeof v); return v; }
 static inline void F(vst)(T *p, VT v) { memcpy(p, &v, sizeof v); }
 static inline VT F(vldp)(const T *p, ptrdiff_t n) { return F(lrn_vldp)(p, n); }
 static inline void F(vstp)(T *p, VT v, ptrdiff_t n) { F(lrn_vstp)(p, v, n); }
+static inline VT F(vminnum)(VT a, VT b) { return F(lrn_vmin)(a, b); }   /* b where a is NaN */
 /* a vector at p of which rem values are valid (rem >= VW: a whole one) */
 static inline VT F(vldr)(const T *p, ptrdiff_t rem)
 {
@@ -495,211 +496,251 @@ static int F(strip_fwd)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy, ptrdiff_
 }
 
 /* ---- across channels, backward ----------------------------------------------
- * dx_c = g_c t_c - 2 beta x_c sum_{j in [c-hi, c+lo]} r_j,  r_j = (g_j t_j) (x_j (a / s_j)),
- * s = k + a*S, t = s^-beta (a / s is taken before the product, so that a tiny base
- * cannot overflow it).  g_c t_c is formed once, with r_c, and kept until dx_c
- * (one multiply and one load of g fewer per value than g_c t_c formed again:
- * 1 thread, float32, builds alternated in one process: 3-5% faster, 1x96x55x55
- * in cache 5%; the error against the reference about the same: 99th percentile
- * 4.7-4.9e-7 of max|dx| in tests/probe_backward_error.py, 3.7-7.3e-7 before).
- * Both window sums share one step counter u: at step u,
- * stream A takes x_{u-lo}^2 and completes S for channel cr = u - n + 1, whose r
- * goes into stream B at the same step; B then completes the transposed window of
- * channel cout = cr - lo.  A and B have the same block boundaries, so the strip
- * kernel below (registers) and these rows (memory) add in the same order and
- * give the same bits.  dx may alias x or g. */
+ * dx_c = g_c t_c - 2 beta x_c sum_{j in [c-hi, c+lo]} r_j,  r_j = g_j t_j x_j a / s_j,
+ * s = k + a*S, t = s^-beta.  Evaluated as written, channel c's own two terms
+ * g_c t_c (1 - 2 beta a x_c^2 / s_c) cancel when x_c dominates its window and
+ * a x_c^2 >> k (for beta 0.5 the bracket tends to 0), and float32 loses all of it
+ * (tests/probe_backward_error.py: 14 of 4000 hard cases were over 1e-6 of max|dx|,
+ * the worst 1.7e-3).  So the own channel's term is formed without cancelling:
+ *   Q_c = the other n - 1 squares of the window, summed directly, S_c = Q_c + x_c^2;
+ *   self_c = g_c t_c (k + a Q_c + (1 - 2 beta) a x_c^2) / s_c
+ *          = g_c t_c (k (1/s_c) + (Q_c + (1 - 2 beta) x_c^2) (a/s_c));
+ *   r_c = g_c t_c (x_c (a/s_c));
+ *   dx_c = self_c - 2 beta x_c sum_{j in [c-hi, c+lo], j != c} r_j.
+ * x_c a/s_c and the bracket are formed before the product with g t, so a tiny
+ * base cannot overflow them; where the squares vanish (k = 1) the bracket is
+ * exactly 1 and dx = g.  Both sums add the n - 1 other terms directly, oldest
+ * channel first: the strips (registers) and the rows (memory) add in the same
+ * order and give the same bits. */
+/* r and self of one vector, power mode MODE known at compile time, from Q and
+ * q0 = x_c^2 (av, kv, c1v, one and pw in scope).  The bracket takes Q clamped to
+ * the largest finite T: an inf among the other channels then gives a finite
+ * bracket (times a/s = 0) and self = 0, as t = 0 does without the split, instead
+ * of inf * 0 (a NaN in Q still reaches self through t). */
+#define LRN_BIG ((T)(sizeof(T) == 4 ? 3.4028234663852886e38 : 1.7976931348623157e308))
+#define LRN_BWD_VALUE(MODE, Q, q0, xc, gc, r, self)                                \
+    do {                                                                           \
+        VT sv_ = kv + av * ((Q) + (q0));                                           \
+        VT t_ = VPOWM(sv_, MODE);                                                  \
+        VT iv_ = (MODE) == LRN_POW_GENERIC ? one / sv_                             \
+                 : (MODE) == LRN_POW_1 ? t_ : VPOW(sv_, LRN_POW_1);                \
+        VT as_ = av * iv_, w_ = F(vminnum)(Q, F(vsplat)(LRN_BIG));                    \
+        w_ = (MODE) == LRN_POW_05 ? w_ : (MODE) == LRN_POW_1 ? w_ - (q0)           \
+             : w_ + c1v * (q0);                                                    \
+        VT gt_ = (gc) * t_;                                                        \
+        (self) = gt_ * (kv * iv_ + w_ * as_);                                      \
+        (r) = gt_ * ((xc) * as_);                                                  \
+    } while (0)
+
+/* dst = the sum of the n - 1 rows of a ring of n rows (row i steps before step u
+ * at ((u - i) mod n) * mp) other than the one EX steps before, oldest first; zero
+ * for n = 1 */
+static void F(ring_sum_rows)(T *dst, const T *ring, ptrdiff_t n, ptrdiff_t u, ptrdiff_t ex,
+                             ptrdiff_t mp)
+{
+    int first = 1;
+    for (ptrdiff_t i = n - 1; i >= 0; i--) {
+        if (i == ex) continue;
+        const T *row = ring + (((u - i) % n + n) % n) * mp;
+        if (first) memcpy(dst, row, (size_t)mp * sizeof(T));
+        else {
+#pragma GCC ivdep
+            for (ptrdiff_t p = 0; p < mp; p++) dst[p] += row[p];
+        }
+        first = 0;
+    }
+    if (first) memset(dst, 0, (size_t)mp * sizeof(T));
+}
+
+/* The backward on rows of m pixels, any window.  Step u takes x_{u-lo}^2 into
+ * ring A; channel cr = u - n + 1 then has its whole window in A: r_cr goes into
+ * ring B and self_cr into ring L; the transposed window of channel cout = cr - lo
+ * is then all in B: dx_cout.  mem: 3 rings of n rows and 2 rows.  dx may alias x
+ * or g (row cout is written after its last read). */
 static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t ldg,
                                T *y, ptrdiff_t ldy, ptrdiff_t C, ptrdiff_t m,
-                               ptrdiff_t lo, ptrdiff_t hi, T a, T k, T coef,
+                               ptrdiff_t lo, ptrdiff_t hi, T a, T k, T coef, T c1,
                                int pow_mode, const F(gpow) *pw, T *mem)
 {
-    F(stream) A, B;
     ptrdiff_t n = lo + hi + 1, mp = F(pad)(m);
-    F(stream_init)(&A, n, mp, mem);
-    F(stream_init)(&B, n, mp, mem + F(stream_elems)(n, mp));
-    T *tring = mem + 2 * F(stream_elems)(n, mp);   /* n rows of g t */
-    const T *zero = A.buf + n * mp;
+    T *sq = mem, *rr = sq + n * mp, *sl = rr + n * mp, *Qb = sl + n * mp, *Rb = Qb + mp;
     const VT av = F(vsplat)(a), kv = F(vsplat)(k), cv = F(vsplat)(coef);
+    const VT c1v = F(vsplat)(c1), one = F(vsplat)(1);
+    memset(mem, 0, (size_t)(3 * n + 2) * (size_t)mp * sizeof(T));
     ptrdiff_t U = C + lo + n - 1;                    /* the last dx is at u = U - 1 */
     for (ptrdiff_t u = 0; u < U; u++) {
         ptrdiff_t j = u - lo, o = u % n, cr = u - n + 1, cout = cr - lo;
-        T *slot = A.buf + o * mp, *nxt = slot + mp, *pre = A.pre;
-        T *slotB = B.buf + o * mp, *nxtB = slotB + mp, *preB = B.pre;
-        const T *xj = (j >= 0 && j < C) ? x + j * ldx : zero;
+        T *sqo = sq + o * mp, *rro = rr + o * mp;
+        if (j >= 0 && j < C) {
+            const T *xj = x + j * ldx;
+            for (ptrdiff_t p = 0; p < m; p += VW) {
+                VT v = F(vldr)(xj + p, m - p);
+                F(vst)(sqo + p, v * v);
+            }
+        }
+        else memset(sqo, 0, (size_t)mp * sizeof(T));
         if (cr >= 0 && cr < C) {
-            /* S of channel cr is complete: s, t = s^-beta, r */
-            const T *xc = x + cr * ldx, *gc = g + cr * ldg;
-            T *tc = tring + (cr % n) * mp;
+            const T *xc = x + cr * ldx, *gc = g + cr * ldg, *q0 = sq + ((u - hi) % n) * mp;
+            T *slc = sl + (cr % n) * mp;
+            F(ring_sum_rows)(Qb, sq, n, u, hi, mp);
 #define LRN_BWD_LOOP(MODE)                                                         \
             for (ptrdiff_t p = 0; p < m; p += VW) {                                \
                 ptrdiff_t rem = m - p;                                             \
-                VT xjv = F(vldr)(xj + p, rem);                                     \
-                VT xcv = F(vldr)(xc + p, rem);                                     \
-                VT gcv = F(vldr)(gc + p, rem);                                     \
-                VT v = xjv * xjv;                                                  \
-                VT ps = o ? F(vld)(pre + p) + v : v;                               \
-                F(vst)(slot + p, v);                                               \
-                F(vst)(pre + p, ps);                                               \
-                VT sv = kv + av * (F(vld)(nxt + p) + ps);                          \
-                VT gt = gcv * VPOWM(sv, MODE);                                     \
-                F(vst)(tc + p, gt);                                                \
-                F(vst)(slotB + p, gt * (xcv * VAOVER(sv, MODE)));                  \
+                VT r, self;                                                        \
+                LRN_BWD_VALUE(MODE, F(vld)(Qb + p), F(vld)(q0 + p), F(vldr)(xc + p, rem), \
+                              F(vldr)(gc + p, rem), r, self);                      \
+                F(vst)(rro + p, r);                                                \
+                F(vst)(slc + p, self);                                             \
             }
             LRN_POW_SWITCH(LRN_BWD_LOOP)
 #undef LRN_BWD_LOOP
         }
-        else {
-            /* no channel completes here: A only takes its square, B a zero */
-#pragma GCC ivdep
-            for (ptrdiff_t p = 0; p < m; p++) {
-                T v = xj[p] * xj[p];
-                slot[p] = v;
-                pre[p] = (o ? pre[p] : (T)0) + v;
-            }
-            memset(slotB, 0, (size_t)mp * sizeof(T));
-        }
+        else memset(rro, 0, (size_t)mp * sizeof(T));
         if (cout >= 0) {
-            /* the transposed window of channel cout is complete: dx */
-            const T *xo = x + cout * ldx, *to = tring + (cout % n) * mp;
+            const T *xo = x + cout * ldx, *slo = sl + (cout % n) * mp;
             T *yo = y + cout * ldy;
+            F(ring_sum_rows)(Rb, rr, n, u, lo, mp);
             for (ptrdiff_t p = 0; p < m; p += VW) {
                 ptrdiff_t rem = m - p;
-                VT xov = F(vldr)(xo + p, rem);
-                VT rv = F(vld)(slotB + p);
-                VT ps = o ? F(vld)(preB + p) + rv : rv;
-                F(vst)(preB + p, ps);
-                VT r = F(vld)(to + p) - cv * xov * (F(vld)(nxtB + p) + ps);
-                F(vstr)(yo + p, r, rem);
+                VT d = F(vld)(slo + p) - cv * F(vldr)(xo + p, rem) * F(vld)(Rb + p);
+                F(vstr)(yo + p, d, rem);
             }
         }
-        else {
-#pragma GCC ivdep
-            for (ptrdiff_t p = 0; p < mp; p++) preB[p] = (o ? preB[p] : (T)0) + slotB[p];
-        }
-        F(stream_close)(&A, o);
-        F(stream_close)(&B, o);
     }
 }
 
-/* The backward in strips of one vector of pixels (N <= LRN_STRIP_MAXN taps, fast
- * beta): both streams' squares, suffix sums and prefixes in registers, g t in
- * a ring in L1; the same operations in the same order as across_bwd_rows. */
-#define LRN_STRIP_BWD_STEP(N, MODE, GUARD)                                         \
+/* The backward in strips of one vector of pixels, for the windows of N <=
+ * LRN_STRIP_MAXN taps with LO before the centre that the frameworks use (odd N:
+ * (N - 1) / 2; even N: N / 2 - 1 and N / 2), fast beta: rings A (x^2), B (r) and
+ * L (self) of N registers, slot u mod N; the same operations in the same order as
+ * across_bwd_rows. */
+/* ring slot of the value taken i steps before step o of a block of N */
+#define LRN_RG(N, o, i) ((((o) - (i)) % (N) + (N)) % (N))
+/* out = the sum of ring R's values other than the one taken EX steps back,
+ * oldest first (zero when N = 1) */
+#define LRN_RING_SUM(N, R, o, EX, out)                                             \
+    do {                                                                           \
+        int f_ = 1;                                                                \
+        (out) = zero;                                                              \
+        _Pragma("GCC unroll 16")                                                   \
+        for (int i_ = N - 1; i_ >= 0; i_--) {                                      \
+            if (i_ == (EX)) continue;                                              \
+            (out) = f_ ? R[LRN_RG(N, o, i_)] : (out) + R[LRN_RG(N, o, i_)];        \
+            f_ = 0;                                                                \
+        }                                                                          \
+    } while (0)
+
+#define LRN_STRIP_BWD_STEP(N, LO, MODE, GUARD)                                     \
     do {                                                                           \
         _Pragma("GCC unroll 16")                                                   \
         for (int o = 0; o < N; o++) {                                              \
-            ptrdiff_t u = u0 + o, j = u - lo, cr = u - N + 1, cout = cr - lo;      \
+            ptrdiff_t u = u0 + o, j = u - LO, cr = u - N + 1, cout = cr - LO;      \
             if (GUARD && u >= U) break;                                            \
             const T *xj = (size_t)j < (size_t)C ? x + j * ldx + p : zeros;         \
             LRN_PFR(x + (j < C ? j : C - 1) * ldx + p + LRN_PF_DIST * VW, MODE);   \
-            VT xv = F(vldr)(xj, rem);                                              \
-            VT v = xv * xv;                                                        \
-            sqA[o] = v;                                                            \
-            preA = o ? preA + v : v;                                               \
-            VT r = zero;                                                           \
+            VT xv = F(vldr)(xj, rem), r = zero, Q, R;                              \
+            sqA[o] = xv * xv;                                                      \
             if (!GUARD || (cr >= 0 && cr < C)) {                                   \
-                const T *gc = g + cr * ldg + p;                                    \
-                LRN_PFR(g + (cr + lo < C ? cr + lo : C - 1) * ldg + p + LRN_PF_DIST * VW, MODE); \
-                VT sv = kv + av * (sfA[o + 1] + preA);                             \
-                VT gt = F(vldr)(gc, rem) * VPOWM(sv, MODE);                        \
-                F(vst)(tr + ((cr % N) * VW), gt);                                  \
-                r = gt * (F(vldr)(x + cr * ldx + p, rem) * VAOVER(sv, MODE));      \
+                LRN_PFR(g + cr * ldg + p + LRN_PF_DIST * VW, MODE);                \
+                LRN_RING_SUM(N, sqA, o, N - 1 - LO, Q);                            \
+                LRN_BWD_VALUE(MODE, Q, sqA[LRN_RG(N, o, N - 1 - LO)],              \
+                              F(vldr)(x + cr * ldx + p, rem), F(vldr)(g + cr * ldg + p, rem), \
+                              r, slf[o]);                                          \
             }                                                                      \
             sqB[o] = r;                                                            \
-            preB = o ? preB + r : r;                                               \
             if (!GUARD || cout >= 0) {                                             \
-                VT d = F(vld)(tr + ((cout % N) * VW))                              \
-                       - cv * F(vldr)(x + cout * ldx + p, rem) * (sfB[o + 1] + preB); \
+                LRN_RING_SUM(N, sqB, o, LO, R);                                    \
+                VT d = slf[LRN_RG(N, o, LO)] - cv * F(vldr)(x + cout * ldx + p, rem) * R; \
                 F(vstr)(y + cout * ldy + p, d, rem);                               \
             }                                                                      \
-        }                                                                          \
-        sfA[N - 1] = sqA[N - 1];                                                   \
-        sfB[N - 1] = sqB[N - 1];                                                   \
-        _Pragma("GCC unroll 16")                                                   \
-        for (int o = N - 2; o >= 0; o--) {                                         \
-            sfA[o] = sqA[o] + sfA[o + 1];                                          \
-            sfB[o] = sqB[o] + sfB[o + 1];                                          \
         }                                                                          \
     } while (0)
 
 /* The same step where every channel read is inside the tensor and a dx is
  * written (j < C, 0 <= cr < C, cout >= 0): rows reached by pointer steps.  px: row
- * j, pg: g row cr, py: dx row cout; the g t ring slot of cr is (o + 1) % N, that of
- * cout tslot[o]. */
-#define LRN_STRIP_BWD_MAIN(N, MODE)                                                \
+ * j, pg: g row cr, py: dx row cout. */
+#define LRN_STRIP_BWD_MAIN(N, LO, MODE)                                            \
     do {                                                                           \
         _Pragma("GCC unroll 16")                                                   \
         for (int o = 0; o < N; o++) {                                              \
             LRN_PFR(px + LRN_PF_DIST * VW, MODE);                                  \
             LRN_PFR(pg + LRN_PF_DIST * VW, MODE);                                  \
             if (!LRN_STREAMS(MODE, cy)) __builtin_prefetch(py + LRN_PF_DIST * VW, 1); \
-            VT xv = F(vld)(px);                                                    \
-            VT v = xv * xv;                                                        \
-            sqA[o] = v;                                                            \
-            preA = o ? preA + v : v;                                               \
-            VT sv = kv + av * (sfA[o + 1] + preA);                                 \
-            VT gt = F(vld)(pg) * VPOWM(sv, MODE);                                  \
-            F(vst)(tr + ((o + 1) % N) * VW, gt);                                   \
-            VT r = gt * (F(vld)(px - backr) * VAOVER(sv, MODE));                   \
+            VT xv = F(vld)(px), r, Q, R;                                           \
+            sqA[o] = xv * xv;                                                      \
+            LRN_RING_SUM(N, sqA, o, N - 1 - LO, Q);                                \
+            LRN_BWD_VALUE(MODE, Q, sqA[LRN_RG(N, o, N - 1 - LO)], F(vld)(px - backr), \
+                          F(vld)(pg), r, slf[o]);                                  \
             sqB[o] = r;                                                            \
-            preB = o ? preB + r : r;                                               \
-            VT d = F(vld)(tr + tslot[o])                                           \
-                   - cv * F(vld)(px - backo) * (sfB[o + 1] + preB);                \
+            LRN_RING_SUM(N, sqB, o, LO, R);                                        \
+            VT d = slf[LRN_RG(N, o, LO)] - cv * F(vld)(px - backo) * R;            \
             if (LRN_STREAMS(MODE, cy)) F(vst_lines)(py, &d, 1, cy + ci++, first, NULL, last); \
             else F(vst)(py, d);                                                    \
             px += ldx;                                                             \
             pg += ldg;                                                             \
             py += ldy;                                                             \
         }                                                                          \
-        sfA[N - 1] = sqA[N - 1];                                                   \
-        sfB[N - 1] = sqB[N - 1];                                                   \
-        _Pragma("GCC unroll 16")                                                   \
-        for (int o = N - 2; o >= 0; o--) {                                         \
-            sfA[o] = sqA[o] + sfA[o + 1];                                          \
-            sfB[o] = sqB[o] + sfB[o + 1];                                          \
-        }                                                                          \
     } while (0)
 
-#define LRN_STRIP_BWD(N, MODE)                                                     \
-static void F(strip_bwd_##N##_##MODE)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t ldg, \
-                                      T *y, ptrdiff_t ldy, ptrdiff_t C, ptrdiff_t m, \
-                                      ptrdiff_t lo, T a, T k, T coef,              \
-                                      const F(gpow) *pw, VT *cy)                   \
+#define LRN_STRIP_BWD(N, LO, MODE)                                                 \
+static void F(strip_bwd_##N##_##LO##_##MODE)(const T *x, ptrdiff_t ldx, const T *g,  \
+                                             ptrdiff_t ldg, T *y, ptrdiff_t ldy,   \
+                                             ptrdiff_t C, ptrdiff_t m, T a, T k,   \
+                                             T coef, T c1, const F(gpow) *pw, VT *cy) \
 {                                                                                  \
     static const T zeros[LRN_VBYTES / sizeof(T)];                                  \
-    T tr[N * (LRN_VBYTES / sizeof(T))] = {0};                                      \
     const VT av = F(vsplat)(a), kv = F(vsplat)(k), cv = F(vsplat)(coef);           \
-    const VT zero = F(vsplat)(0);                                                  \
-    ptrdiff_t U = C + lo + N - 1, nb = (U + N - 1) / N, tslot[N];                  \
-    ptrdiff_t backr = (N - 1 - lo) * ldx, backo = (N - 1) * ldx;                   \
-    for (int o = 0; o < N; o++) tslot[o] = ((o + 1 - lo) % N + N) % N * VW;        \
+    const VT c1v = F(vsplat)(c1), one = F(vsplat)(1), zero = F(vsplat)(0);         \
+    ptrdiff_t U = C + LO + N - 1, nb = (U + N - 1) / N;                            \
+    ptrdiff_t backr = (N - 1 - LO) * ldx, backo = (N - 1) * ldx;                   \
     F(prefetch_starts)(x, ldx, C, m);                                              \
     F(prefetch_starts)(g, ldg, C, m);                                              \
     for (ptrdiff_t p = 0; p < m; p += VW) {                                        \
         ptrdiff_t rem = m - p;                                                     \
-        VT sqA[N], sfA[N + 1], sqB[N], sfB[N + 1], preA = zero, preB = zero;       \
-        for (int i = 0; i < N; i++) sqA[i] = sqB[i] = zero;                        \
-        for (int i = 0; i <= N; i++) sfA[i] = sfB[i] = zero;                       \
+        VT sqA[N], sqB[N], slf[N];                                                 \
+        for (int i = 0; i < N; i++) sqA[i] = sqB[i] = slf[i] = zero;               \
         /* guarded: the first two blocks (cr < 0, cout < 0) and the last ones */   \
         ptrdiff_t u0 = 0;                                                          \
-        for (; u0 < 2 * N && u0 < nb * N; u0 += N) LRN_STRIP_BWD_STEP(N, MODE, 1); \
-        const T *px = x + (u0 - lo) * ldx + p, *pg = g + (u0 - N + 1) * ldg + p;   \
-        T *py = y + (u0 - N + 1 - lo) * ldy + p;                                   \
-        ptrdiff_t ci = u0 - N + 1 - lo;   /* py's channel */                       \
+        for (; u0 < 2 * N && u0 < nb * N; u0 += N) LRN_STRIP_BWD_STEP(N, LO, MODE, 1); \
+        const T *px = x + (u0 - LO) * ldx + p, *pg = g + (u0 - N + 1) * ldg + p;   \
+        T *py = y + (u0 - N + 1 - LO) * ldy + p;                                   \
+        ptrdiff_t ci = u0 - N + 1 - LO;   /* py's channel */                       \
         int first = p == 0, last = p + 2 * VW > m;                                 \
-        for (; rem >= VW && u0 + N - 1 < C + lo; u0 += N) LRN_STRIP_BWD_MAIN(N, MODE); \
-        for (; u0 < nb * N; u0 += N) LRN_STRIP_BWD_STEP(N, MODE, 1);               \
+        for (; rem >= VW && u0 + N - 1 < C + LO; u0 += N) LRN_STRIP_BWD_MAIN(N, LO, MODE); \
+        for (; u0 < nb * N; u0 += N) LRN_STRIP_BWD_STEP(N, LO, MODE, 1);           \
     }                                                                              \
 }
-#define LRN_STRIP_BWD_MODES(N) LRN_STRIP_BWD(N, 0) LRN_STRIP_BWD(N, 1) LRN_STRIP_BWD(N, 2) LRN_STRIP_BWD(N, 3)
-LRN_STRIP_BWD_MODES(1) LRN_STRIP_BWD_MODES(2) LRN_STRIP_BWD_MODES(3) LRN_STRIP_BWD_MODES(4)
-LRN_STRIP_BWD_MODES(5) LRN_STRIP_BWD_MODES(6) LRN_STRIP_BWD_MODES(7) LRN_STRIP_BWD_MODES(8)
+#define LRN_STRIP_BWD_MODES(N, LO)                                                 \
+    LRN_STRIP_BWD(N, LO, 0) LRN_STRIP_BWD(N, LO, 1) LRN_STRIP_BWD(N, LO, 2) LRN_STRIP_BWD(N, LO, 3)
+LRN_STRIP_BWD_MODES(1, 0) LRN_STRIP_BWD_MODES(2, 0) LRN_STRIP_BWD_MODES(2, 1)
+LRN_STRIP_BWD_MODES(3, 1) LRN_STRIP_BWD_MODES(4, 1) LRN_STRIP_BWD_MODES(4, 2)
+LRN_STRIP_BWD_MODES(5, 2) LRN_STRIP_BWD_MODES(6, 2) LRN_STRIP_BWD_MODES(6, 3)
+LRN_STRIP_BWD_MODES(7, 3) LRN_STRIP_BWD_MODES(8, 3) LRN_STRIP_BWD_MODES(8, 4)
 
+/* the strip kernel for n taps, lo before the centre, and the power mode: 1 when
+ * there is one, else 0 (the rows do it) */
+#define LRN_STRIP_BWD_CASE(N, LO, ARGS)                                            \
+    if (n == N && lo == LO) {                                                      \
+        if (pow_mode == LRN_POW_075) F(strip_bwd_##N##_##LO##_1) ARGS;             \
+        else if (pow_mode == LRN_POW_05) F(strip_bwd_##N##_##LO##_2) ARGS;         \
+        else if (pow_mode == LRN_POW_1) F(strip_bwd_##N##_##LO##_3) ARGS;          \
+        else if (sizeof(T) == 4) F(strip_bwd_##N##_##LO##_0) ARGS;                 \
+        else return 0;                                                             \
+        return 1;                                                                  \
+    }
 static int F(strip_bwd)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t ldg, T *y,
                         ptrdiff_t ldy, ptrdiff_t C, ptrdiff_t m, ptrdiff_t lo, ptrdiff_t n,
-                        T a, T k, T coef, int pow_mode, const F(gpow) *pw, VT *cy)
+                        T a, T k, T coef, T c1, int pow_mode, const F(gpow) *pw, VT *cy)
 {
-    LRN_STRIP_DISPATCH(strip_bwd, (x, ldx, g, ldg, y, ldy, C, m, lo, a, k, coef, pw, cy))
+#define LRN_ARGS (x, ldx, g, ldg, y, ldy, C, m, a, k, coef, c1, pw, cy)
+    LRN_STRIP_BWD_CASE(1, 0, LRN_ARGS) LRN_STRIP_BWD_CASE(2, 0, LRN_ARGS)
+    LRN_STRIP_BWD_CASE(2, 1, LRN_ARGS) LRN_STRIP_BWD_CASE(3, 1, LRN_ARGS)
+    LRN_STRIP_BWD_CASE(4, 1, LRN_ARGS) LRN_STRIP_BWD_CASE(4, 2, LRN_ARGS)
+    LRN_STRIP_BWD_CASE(5, 2, LRN_ARGS) LRN_STRIP_BWD_CASE(6, 2, LRN_ARGS)
+    LRN_STRIP_BWD_CASE(6, 3, LRN_ARGS) LRN_STRIP_BWD_CASE(7, 3, LRN_ARGS)
+    LRN_STRIP_BWD_CASE(8, 3, LRN_ARGS) LRN_STRIP_BWD_CASE(8, 4, LRN_ARGS)
+#undef LRN_ARGS
+    return 0;
 }
 
 /* ---- across, channels contiguous (NHWC), windows of up to LRN_CL_MAXN taps ----
@@ -716,6 +757,19 @@ static inline VT F(vshift_sum)(const T *v, ptrdiff_t from, ptrdiff_t to)
     return acc;
 }
 
+/* the same without the centre (e = 0); zero when from = to = 0 */
+static inline VT F(vshift_sum_ex)(const T *v, ptrdiff_t from, ptrdiff_t to)
+{
+    VT acc = F(vsplat)(0);
+    int first = 1;
+    for (ptrdiff_t e = from; e <= to; e++) {
+        if (e == 0) continue;
+        acc = first ? F(vld)(v + e) : acc + F(vld)(v + e);
+        first = 0;
+    }
+    return acc;
+}
+
 static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff_t m,
                          const F(gpow) *pw, T *mem)
 {
@@ -725,6 +779,7 @@ static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff
     ptrdiff_t P = LRN_CL_BLOCK / G > 0 ? LRN_CL_BLOCK / G : 1;
     T a = (T)J->alpha_d, k = (T)J->k, coef = (T)(2.0 * J->beta);
     const VT av = F(vsplat)(a), kv = F(vsplat)(k), cv = F(vsplat)(coef);
+    const VT c1v = F(vsplat)((T)(1.0 - 2.0 * J->beta)), one = F(vsplat)(1);
     int pow_mode = J->pow_mode;
     ptrdiff_t cap = L0 + P * G + VW;         /* + VW: a row tail's loads stay inside */
     T *sq = mem, *rb = sq + cap, *tb = rb + cap;
@@ -759,12 +814,11 @@ static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff
 #define LRN_CL_BWD(MODE)                                                           \
                 for (ptrdiff_t c = 0; c < C; c += VW) {                            \
                     ptrdiff_t rem = C - c < VW ? C - c : VW;                       \
-                    VT sv = kv + av * F(vshift_sum)(sqp + c, -lo, hi);             \
-                    VT xv = F(vldr)(xp + c, rem);                                  \
-                    VT gv = F(vldr)(gp + c, rem);                                  \
-                    VT t = VPOWM(sv, MODE);                                        \
-                    VT r = gv * (xv * t) * VAOVER(sv, MODE);                       \
-                    F(vst)(tp + c, t);                                             \
+                    VT r, self;                                                    \
+                    LRN_BWD_VALUE(MODE, F(vshift_sum_ex)(sqp + c, -lo, hi),        \
+                                  F(vld)(sqp + c), F(vldr)(xp + c, rem),           \
+                                  F(vldr)(gp + c, rem), r, self);                  \
+                    F(vst)(tp + c, self);                                          \
                     F(vstr)(rp + c, r, rem);                                       \
                 }
                 LRN_POW_SWITCH(LRN_CL_BWD)
@@ -773,16 +827,15 @@ static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff
             for (ptrdiff_t c = C; c < G; c++) rp[c] = 0;    /* r's gap */
         }
         if (!J->backward) continue;
-        /* dx = g t - 2 beta x * (transposed window sum of r) */
+        /* dx = self - 2 beta x * (the transposed window's other r) */
         for (ptrdiff_t p = 0; p < np; p++) {
-            const T *xp = x + (p0 + p) * sx, *gp = g + (p0 + p) * sg;
+            const T *xp = x + (p0 + p) * sx;
             const T *tp = tb + p * G, *rp = rb + L0 + p * G;
             T *yp = y + (p0 + p) * sy;
             for (ptrdiff_t c = 0; c < C; c += VW) {
                 ptrdiff_t rem = C - c < VW ? C - c : VW;
-                VT gv = F(vldr)(gp + c, rem);
                 VT xv = F(vldr)(xp + c, rem);
-                VT d = gv * F(vld)(tp + c) - cv * xv * F(vshift_sum)(rp + c, -hi, lo);
+                VT d = F(vld)(tp + c) - cv * xv * F(vshift_sum_ex)(rp + c, -hi, lo);
                 F(vstr)(yp + c, d, rem);
             }
         }
@@ -800,6 +853,7 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
     const T *g = J->backward ? (const T *)J->g + o * J->gs[0] + p0 * J->gs[2] : NULL;
     T *y = (T *)J->y + o * J->ys[0] + p0 * J->ys[2];
     T a = (T)J->alpha_d, k = (T)J->k, coef = (T)(2.0 * J->beta);
+    T c1 = (T)(1.0 - 2.0 * J->beta);
     T *mem = (T *)work;
     ptrdiff_t mp = F(pad)(m);
     size_t sw = (J->backward ? 2 * F(stream_elems)(n, mp) + (size_t)(n * mp)
@@ -821,9 +875,9 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
         VT *cy = LRN_STREAM && J->stream ? (VT *)mem : NULL;
         if (J->backward) {
             if (!(strips && F(strip_bwd)(x, J->xs[1], g, J->gs[1], y, J->ys[1], C, m, lo, n,
-                                         a, k, coef, J->pow_mode, &pw, cy)))
+                                         a, k, coef, c1, J->pow_mode, &pw, cy)))
                 F(across_bwd_rows)(x, J->xs[1], g, J->gs[1], y, J->ys[1], C, m, lo, hi, a, k,
-                                   coef, J->pow_mode, &pw, mem);
+                                   coef, c1, J->pow_mode, &pw, mem);
         }
         else if (!(strips && F(strip_fwd)(x, J->xs[1], y, J->ys[1], C, m, lo, n, a, k,
                                           J->pow_mode, &pw, cy))) {
@@ -843,7 +897,7 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
         ptrdiff_t sg1 = J->gs[1], sg2 = J->gs[2];
         for (ptrdiff_t p = 0; p < m; p++)
             for (ptrdiff_t c = 0; c < C; c++) gt[c * m + p] = g[p * sg2 + c * sg1];
-        F(across_bwd_rows)(xt, m, gt, m, xt, m, C, m, lo, hi, a, k, coef,
+        F(across_bwd_rows)(xt, m, gt, m, xt, m, C, m, lo, hi, a, k, coef, c1,
                            J->pow_mode, &pw, mem);
     }
     else {

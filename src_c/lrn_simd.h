@@ -85,6 +85,9 @@ LRN_AVX512_VPOW(lrn_vpow_f64, lrn_vf64, __m512d, pd, 2, _mm512_set1_epi64)
 
 /* 1 if a lane of a comparison's result (0 or all ones) is set */
 static inline int lrn_vany(lrn_vu32 m) { return _mm512_test_epi32_mask((__m512i)m, (__m512i)m) != 0; }
+/* lane by lane min(a, b); b where a is NaN */
+static inline lrn_vf32 lrn_vmin_f32(lrn_vf32 a, lrn_vf32 b) { return (lrn_vf32)_mm512_min_ps((__m512)a, (__m512)b); }
+static inline lrn_vf64 lrn_vmin_f64(lrn_vf64 a, lrn_vf64 b) { return (lrn_vf64)_mm512_min_pd((__m512d)a, (__m512d)b); }
 
 static inline lrn_vf32 lrn_vldp_f32(const float *p, ptrdiff_t n)
 {
@@ -164,6 +167,8 @@ static inline lrn_vf32 lrn_vpow_f32(lrn_vf32 sv, int mode)
 }
 
 static inline int lrn_vany(lrn_vu32 m) { return !_mm256_testz_si256((__m256i)m, (__m256i)m); }
+static inline lrn_vf32 lrn_vmin_f32(lrn_vf32 a, lrn_vf32 b) { return (lrn_vf32)_mm256_min_ps((__m256)a, (__m256)b); }
+static inline lrn_vf64 lrn_vmin_f64(lrn_vf64 a, lrn_vf64 b) { return (lrn_vf64)_mm256_min_pd((__m256d)a, (__m256d)b); }
 
 /* lanes [0, n) of a mask: -1, the others 0 (32-bit lanes; a double lane is two) */
 static const int lrn_mask_tab[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
@@ -244,6 +249,26 @@ static inline int lrn_vany(lrn_vu32 m)
     for (int i = 0; i < (int)(sizeof m / sizeof a); i++) a |= m[i];
     return a != 0;
 }
+#if defined(__SSE2__)
+#include <emmintrin.h>
+static inline lrn_vf32 lrn_vmin_f32(lrn_vf32 a, lrn_vf32 b) { return (lrn_vf32)_mm_min_ps((__m128)a, (__m128)b); }
+static inline lrn_vf64 lrn_vmin_f64(lrn_vf64 a, lrn_vf64 b) { return (lrn_vf64)_mm_min_pd((__m128d)a, (__m128d)b); }
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+/* vminnm: the number where one operand is NaN */
+static inline lrn_vf32 lrn_vmin_f32(lrn_vf32 a, lrn_vf32 b) { return (lrn_vf32)vminnmq_f32((float32x4_t)a, (float32x4_t)b); }
+static inline lrn_vf64 lrn_vmin_f64(lrn_vf64 a, lrn_vf64 b) { return (lrn_vf64)vminnmq_f64((float64x2_t)a, (float64x2_t)b); }
+#else
+#define LRN_LANES_MIN(SUF, VT)                                                     \
+static inline VT lrn_vmin_##SUF(VT a, VT b)                                        \
+{                                                                                  \
+    VT r;                                                                          \
+    for (int i = 0; i < (int)(sizeof(VT) / sizeof(a[0])); i++) r[i] = a[i] < b[i] ? a[i] : b[i]; \
+    return r;                                                                      \
+}
+LRN_LANES_MIN(f32, lrn_vf32)
+LRN_LANES_MIN(f64, lrn_vf64)
+#endif
 #endif
 
 #endif

@@ -43,13 +43,13 @@ def emulate(g, x, size, alpha, beta, k):
         return textbook, gt * own - c * x * rest
 
 
-def main(cases):
-    rng = np.random.default_rng(7)
-    errs = {}
+def hard_cases(cases, seed=7, ks=(0.0, 1e-3, 1.0, 2.0)):
+    """(grad_y, x, keywords) of the probe's random cases: float32 (2, C, M) arrays."""
+    rng = np.random.default_rng(seed)
     for it in range(cases):
         beta = (0.75, 0.5, 1.0, 0.6)[it % 4]
         size = (5, 3, 4, 7)[(it // 4) % 4]
-        k = (0.0, 1e-3, 1.0, 2.0)[(it // 16) % 4]
+        k = ks[(it // 16) % len(ks)]
         alpha = 10.0 ** rng.uniform(-4, 3)
         x = rng.standard_normal((2, int(rng.integers(6, 40)), int(rng.integers(1, 70))))
         if it % 3 == 1:
@@ -57,8 +57,13 @@ def main(cases):
         elif it % 3 == 2:
             x *= 10.0 ** rng.uniform(-15, 15, (1, x.shape[1], 1))
         g = rng.standard_normal(x.shape)
-        x32, g32 = x.astype(f32), g.astype(f32)
-        kw = dict(size=size, alpha=alpha, beta=beta, k=k)
+        yield g.astype(f32), x.astype(f32), dict(size=size, alpha=alpha, beta=beta, k=k)
+
+
+def main(cases):
+    errs = {}
+    for g32, x32, kw in hard_cases(cases):
+        size, alpha, beta, k = kw["size"], kw["alpha"], kw["beta"], kw["k"]
         want = reference_backward(g32.astype(np.float64), x32.astype(np.float64), **kw)
         finite = np.isfinite(want)
         if not finite.any() or not np.abs(want[finite]).max():

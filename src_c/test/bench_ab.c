@@ -3,12 +3,12 @@
  * alternately on the same data, best and first-quartile times of each.  Between
  * processes, this machine's timings of the same build vary by 10-30% (memory
  * placement, the neighbours of a shared VM); alternated in one process, two
- * identical builds agree within about 1.5%.  Across-channel NCHW, size 5, k 1,
- * alpha 1e-4, data in [-1, 1), buffers 2 MiB-aligned with transparent huge pages
- * asked for (as numpy does for large arrays) and numpy's 16-byte offset.
+ * identical builds agree within about 1.5%.  Across-channel NCHW, SIZE taps (5
+ * unless given; the PyTorch window), k 1, alpha 1e-4, data in [-1, 1), buffers
+ * 2 MiB-aligned with transparent huge pages asked for (as numpy does for large arrays) and numpy's 16-byte offset.
  *
  * Usage (bench_ab.sh builds and runs it):
- *   [LRN_AB_TARGET=AVX2|baseline] bench_ab N C HW [fwd|bwd] [beta] [threads] [reps] [f32|f64]
+ *   [LRN_AB_TARGET=AVX2|baseline] bench_ab N C HW [fwd|bwd] [beta] [threads] [reps] [f32|f64] [SIZE]
  * Prints the two times, B/A and whether the results are bitwise equal.  Both builds
  * run the best target this CPU has, or the one LRN_AB_TARGET names. */
 #define _DEFAULT_SOURCE
@@ -51,7 +51,7 @@ static void *buffer(size_t bytes)
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: %s N C HW [fwd|bwd] [beta] [threads] [reps] [f32|f64]\n", argv[0]);
+        fprintf(stderr, "usage: %s N C HW [fwd|bwd] [beta] [threads] [reps] [f32|f64] [size]\n", argv[0]);
         return 2;
     }
     long N = atol(argv[1]), C = atol(argv[2]), M = atol(argv[3]);
@@ -59,6 +59,7 @@ int main(int argc, char **argv)
     double beta = argc > 5 ? atof(argv[5]) : 0.75;
     int nth = argc > 6 ? atoi(argv[6]) : 1, reps = argc > 7 ? atoi(argv[7]) : 30;
     int f64 = argc > 8 && strcmp(argv[8], "f64") == 0;
+    long size = argc > 9 ? atol(argv[9]) : 5;
     size_t n = (size_t)N * C * M, esz = f64 ? 8 : 4;
     if (reps < 1 || reps > 10000) reps = 30;
     const char *tn = getenv("LRN_AB_TARGET");
@@ -93,9 +94,9 @@ int main(int argc, char **argv)
     A.xs[0] = A.gs[0] = A.ys[0] = C * M;
     A.xs[1] = A.gs[1] = A.ys[1] = M;
     A.xs[2] = A.gs[2] = A.ys[2] = 1;
-    A.lo[0] = C > 2 ? 2 : C - 1;
-    A.hi[0] = C > 2 ? 2 : C - 1;
-    A.alpha_d = 1e-4 / 5;
+    A.lo[0] = size / 2 < C - 1 ? size / 2 : C - 1;
+    A.hi[0] = (size - 1) / 2 < C - 1 ? (size - 1) / 2 : C - 1;
+    A.alpha_d = 1e-4 / (double)size;
     A.beta = beta;
     A.k = 1.0;
     A.pow_mode = beta == 0.75 ? LRN_POW_075 : beta == 0.5 ? LRN_POW_05 : beta == 1.0 ? LRN_POW_1
@@ -115,9 +116,9 @@ int main(int argc, char **argv)
     }
     qsort(ta, reps, sizeof *ta, cmp);
     qsort(tb, reps, sizeof *tb, cmp);
-    printf("%s%s%ldx%ldx%ld %s %s beta %g, %d thread%s: A %.3f ms (q1 %.3f)  B %.3f ms (q1 %.3f)  "
+    printf("%s%s%ldx%ldx%ld %s %s size %ld beta %g, %d thread%s: A %.3f ms (q1 %.3f)  B %.3f ms (q1 %.3f)  "
            "B/A %.3f  %s\n", tn && *tn ? tn : "", tn && *tn ? " " : "", N, C, M,
-           f64 ? "f64" : "f32", bwd ? "bwd" : "fwd", beta, nth,
+           f64 ? "f64" : "f32", bwd ? "bwd" : "fwd", size, beta, nth,
            nth == 1 ? "" : "s", ta[0] * 1e3, ta[reps / 4] * 1e3, tb[0] * 1e3, tb[reps / 4] * 1e3,
            tb[0] / ta[0], memcmp(ya, yb, n * esz) ? "results differ" : "same bits");
     return 0;
