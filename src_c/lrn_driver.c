@@ -158,7 +158,9 @@ int lrn_plan(lrn_job *J, int nthreads)
         ptrdiff_t outer = J->shape[0], C = J->shape[1], inner = J->shape[2];
         ptrdiff_t n = J->lo[0] + J->hi[0] + 1;
         int mode = lrn_across_mode(J);
-        size_t rows = J->backward ? (size_t)(3 * n + 4) : (size_t)(n + 2);
+        /* the rows kernels' scratch rows (bwd_rows_count, stream_elems) */
+        size_t rows = J->backward ? (size_t)(n > LRN_STRIP_MAXN ? 4 * n + 12 : 3 * n + 4)
+                                  : (size_t)(n + 2);
         if (mode == LRN_MODE_PACK) rows += (size_t)C * (J->backward ? 2 : 1);
         ptrdiff_t t = (ptrdiff_t)(LRN_CACHE_BUDGET / (rows * esz));
         if (mode == LRN_MODE_ROWS && t > 4096) t = 4096;

@@ -15,9 +15,11 @@
  * inf only reaches the windows that hold it.  Short windows along a contiguous
  * axis (channels-last, the last spatial axis) are instead summed directly from
  * shifted loads (at most LRN_CL_MAXN terms: as exact, and bounded in cost).
+ * The across backward's sums leave the centre out (see there): direct in the
+ * strips and up to LRN_STRIP_MAXN taps, else the parts before and after the centre
+ * as running sums of their own.
  */
 
-#define LRN_STRIP_MAXN 8   /* windows the strip kernels keep in registers */
 
 /* ---- s^-beta over a row: t[p] = s[p]^-beta (t may be s) ---------------------
  * beta = 0.75, 0.5 and 1 have fast paths (VPOW: reciprocal square root or
@@ -552,6 +554,99 @@ static void F(ring_sum_rows)(T *dst, const T *ring, ptrdiff_t n, ptrdiff_t u, pt
     if (first) memset(dst, 0, (size_t)mp * sizeof(T));
 }
 
+/* one vector v into a running sum's block slot and prefix (step o of its block);
+ * returns the sum of the last n values: the previous block's suffix (nxt) plus it */
+static inline VT F(vpush)(T *slot, const T *nxt, T *pre, ptrdiff_t o, VT v)
+{
+    F(vst)(slot, v);
+    VT ps = o ? F(vld)(pre) + v : v;
+    F(vst)(pre, ps);
+    return F(vld)(nxt) + ps;
+}
+
+/* rows of scratch the across backward takes per tile row (lrn_plan's count) */
+static inline ptrdiff_t F(bwd_rows_count)(ptrdiff_t n)
+{
+    return n > LRN_STRIP_MAXN ? 4 * n + 12 : 3 * n + 4;
+}
+
+/* The backward on rows for windows longer than LRN_STRIP_MAXN: the same values as
+ * across_bwd_rows, with each sum without the centre split into the part before it
+ * and the part after it, each a running sum of its own (cost independent of n).
+ * Step u: the squares after channel cr = u - n + 1 end at j = u - lo (stream QR, hi
+ * long), those before it at jl = cr - 1 (QL, lo long); the r after channel cout =
+ * cr - lo end at cr (RR, lo long), those before it at cout - 1 (RL, hi long: r of
+ * lo + 1 steps ago, from the ring of n rows).  A stream of length 0 is one of length
+ * 1 that only ever takes zeros.  mem: 4n + 12 rows. */
+static void F(across_bwd_rows_long)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t ldg,
+                                    T *y, ptrdiff_t ldy, ptrdiff_t C, ptrdiff_t m,
+                                    ptrdiff_t lo, ptrdiff_t hi, T a, T k, T coef, T c1,
+                                    int pow_mode, const F(gpow) *pw, T *mem)
+{
+    ptrdiff_t n = lo + hi + 1, mp = F(pad)(m), Llo = lo ? lo : 1, Lhi = hi ? hi : 1;
+    F(stream) QL, QR, RL, RR;
+    T *w = mem;
+    F(stream_init)(&QL, Llo, mp, w);
+    w += F(stream_elems)(Llo, mp);
+    F(stream_init)(&QR, Lhi, mp, w);
+    w += F(stream_elems)(Lhi, mp);
+    F(stream_init)(&RL, Lhi, mp, w);
+    w += F(stream_elems)(Lhi, mp);
+    F(stream_init)(&RR, Llo, mp, w);
+    w += F(stream_elems)(Llo, mp);
+    T *rr = w, *sl = rr + n * mp;
+    memset(rr, 0, (size_t)(2 * n) * (size_t)mp * sizeof(T));
+    const VT av = F(vsplat)(a), kv = F(vsplat)(k), cv = F(vsplat)(coef);
+    const VT c1v = F(vsplat)(c1), one = F(vsplat)(1), zero = F(vsplat)(0);
+    static const T zeros[LRN_VBYTES / sizeof(T)];
+    ptrdiff_t U = C + lo + n - 1;
+    for (ptrdiff_t u = 0; u < U; u++) {
+        ptrdiff_t j = u - lo, cr = u - n + 1, cout = cr - lo, jl = u - n;
+        ptrdiff_t oL = u % Llo, oH = u % Lhi;
+        int jin = hi > 0 && j >= 0 && j < C, jlin = lo > 0 && jl >= 0 && jl < C;
+        int crin = cr >= 0 && cr < C, rlin = hi > 0 && u - lo - 1 >= 0;
+        /* (lo = 0: row jl may be dx's already, so it is not read) */
+        const T *xj = jin ? x + j * ldx : zeros, *xl = jlin ? x + jl * ldx : zeros;
+        const T *xc = crin ? x + cr * ldx : zeros, *gc = crin ? g + cr * ldg : zeros;
+        const T *rold = rlin ? rr + ((u - lo - 1) % n) * mp : zeros;
+        ptrdiff_t sj = jin ? 1 : 0, sl_ = jlin ? 1 : 0, so = rlin ? 1 : 0;
+        T *rro = rr + (u % n) * mp, *slc = sl + ((crin ? cr : 0) % n) * mp;
+        T *qls = QL.buf + oL * mp, *qrs = QR.buf + oH * mp, *rls = RL.buf + oH * mp;
+        T *rrs = RR.buf + oL * mp;
+        const T *xo = cout >= 0 ? x + cout * ldx : zeros, *slo = sl + ((cout >= 0 ? cout : 0) % n) * mp;
+        T *yo = cout >= 0 ? y + cout * ldy : NULL;
+#define LRN_BWD_LOOP(MODE)                                                         \
+        for (ptrdiff_t p = 0; p < m; p += VW) {                                    \
+            ptrdiff_t rem = m - p;                                                 \
+            VT vj = F(vldr)(xj + p * sj, sj ? rem : VW), vl = F(vldr)(xl + p * sl_, sl_ ? rem : VW); \
+            vj = vj * vj;                                                          \
+            vl = vl * vl;                                                          \
+            VT qr = F(vpush)(qrs + p, qrs + mp + p, QR.pre + p, oH, vj);           \
+            VT ql = F(vpush)(qls + p, qls + mp + p, QL.pre + p, oL, vl);           \
+            VT r = zero;                                                           \
+            if (crin) {                                                            \
+                VT self, xv = F(vldr)(xc + p, rem);                                \
+                LRN_BWD_VALUE(MODE, ql + qr, xv * xv, xv, F(vldr)(gc + p, rem), r, self); \
+                F(vst)(slc + p, self);                                             \
+            }                                                                      \
+            F(vst)(rro + p, r);                                                    \
+            VT rs = F(vpush)(rrs + p, rrs + mp + p, RR.pre + p, oL, lo ? r : zero); \
+            VT rl = F(vpush)(rls + p, rls + mp + p, RL.pre + p, oH, F(vld)(rold + p * so)); \
+            if (yo) {                                                              \
+                VT R = rl + rs;                                                    \
+                VT d = F(vld)(slo + p) - cv * F(vldr)(xo + p, rem) * R;            \
+                F(vstr)(yo + p, d, rem);                                           \
+            }                                                                      \
+        }
+        LRN_POW_SWITCH(LRN_BWD_LOOP)
+#undef LRN_BWD_LOOP
+        F(stream_close)(&QL, oL);
+        F(stream_close)(&QR, oH);
+        F(stream_close)(&RL, oH);
+        F(stream_close)(&RR, oL);
+    }
+}
+
 /* The backward on rows of m pixels, any window.  Step u takes x_{u-lo}^2 into
  * ring A; channel cr = u - n + 1 then has its whole window in A: r_cr goes into
  * ring B and self_cr into ring L; the transposed window of channel cout = cr - lo
@@ -563,6 +658,11 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
                                int pow_mode, const F(gpow) *pw, T *mem)
 {
     ptrdiff_t n = lo + hi + 1, mp = F(pad)(m);
+    if (n > LRN_STRIP_MAXN) {
+        F(across_bwd_rows_long)(x, ldx, g, ldg, y, ldy, C, m, lo, hi, a, k, coef, c1,
+                                pow_mode, pw, mem);
+        return;
+    }
     T *sq = mem, *rr = sq + n * mp, *sl = rr + n * mp, *Qb = sl + n * mp, *Rb = Qb + mp;
     const VT av = F(vsplat)(a), kv = F(vsplat)(k), cv = F(vsplat)(coef);
     const VT c1v = F(vsplat)(c1), one = F(vsplat)(1);
@@ -856,8 +956,7 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
     T c1 = (T)(1.0 - 2.0 * J->beta);
     T *mem = (T *)work;
     ptrdiff_t mp = F(pad)(m);
-    size_t sw = (J->backward ? 2 * F(stream_elems)(n, mp) + (size_t)(n * mp)
-                             : F(stream_elems)(n, mp));
+    size_t sw = (J->backward ? (size_t)(F(bwd_rows_count)(n) * mp) : F(stream_elems)(n, mp));
     int mode = lrn_across_mode(J);
     F(gpow) pw;
     if (J->pow_mode == LRN_POW_GENERIC) F(gpow_init)(&pw, J->beta, J->beta_parity);

@@ -25,11 +25,11 @@ from lrn_fast.reference import lrn_backward as reference_backward
 f32 = np.float32
 
 
-def emulate(g, x, size, alpha, beta, k):
+def emulate(g, x, size, alpha, beta, k, window=None):
     """The float32 backward of (N, C, M) arrays by the textbook formula and with the
     exact own term.  The reference's direct window sums, on float32 arrays; a window
     without its own channel is the part before it plus the part after it."""
-    before, after = default_window(size)
+    before, after = window or default_window(size)
     a, k, c = f32(alpha / size), f32(k), f32(2 * beta)
     with np.errstate(all="ignore"):
         sq = x * x

@@ -99,13 +99,16 @@ def test_float32_power_over_the_whole_range(beta, size):
 
 
 # the kernel the across backward takes: strips (NCHW, a window the frameworks use),
-# rows (a window the strips have no instance for), channels-last, gathered (strided)
-_PATHS = ["strips", "rows", "nhwc", "gathered"]
+# rows (a window the strips have no instance for), long (more than 8 taps: running
+# sums), channels-last, gathered (strided)
+_PATHS = ["strips", "rows", "long", "nhwc", "gathered"]
 
 
 def _on_path(path, g, x, kw):
     if path == "rows":
         kw = dict(kw, window=(0, kw["size"] - 1))
+    if path == "long":
+        kw = dict(kw, size=kw["size"] + 6)
     if path == "nhwc":
         return np.moveaxis(g, 1, -1).copy(), np.moveaxis(x, 1, -1).copy(), dict(kw, axis=-1)
     if path == "gathered":
@@ -120,9 +123,12 @@ def test_float32_backward_hard_cases(path):
     scaled by up to 10**15), where a channel often dominates its window with
     alpha/n x^2 >> k: the textbook formula, evaluated in float32, cancels there (checked
     below on the same cases).  k > 0 only: with k = 0 and |x| < ~1e-15 the
-    intermediate r = g t x a / s overflows float32 (README, Numerics)."""
+    intermediate r = g t x a / s overflows float32 (README, Numerics).  With more than
+    8 taps a few cases are over 1e-6 for any float32 evaluation (dx a difference of
+    different channels' nearly equal terms): there the bound is twice the error of a
+    NumPy float32 emulation of the same formula with direct sums."""
     from probe_backward_error import emulate, hard_cases
-    worst, textbook_over = 0.0, 0
+    textbook_over, limited = 0, 0
     for g, x, kw in hard_cases(1200, seed=7, ks=(1e-3, 1.0, 2.0)):
         gp, xp, kwp = _on_path(path, g, x, kw)
         want = reference.lrn_backward(gp, xp, **kwp)
@@ -131,10 +137,17 @@ def test_float32_backward_hard_cases(path):
             continue
         got = lrn_fast.lrn_backward(gp, xp, **kwp)
         err = float(np.abs(got - want).max() / top)
-        assert err <= 1e-6, f"{path}, {kwp}: backward error {err:.2e} of max|dx|"
-        worst = max(worst, err)
+        if err > 1e-6:
+            exact = emulate(g, x, kwp["size"], kw["alpha"], kw["beta"], kw["k"],
+                            kwp.get("window"))[1]
+            floor = float(np.abs(exact - reference.lrn_backward(g, x, **dict(
+                kwp, axis=1))).max() / top)
+            assert floor > 1e-6 and err <= 2 * floor, \
+                f"{path}, {kwp}: backward error {err:.2e} of max|dx| (float32 emulation {floor:.2e})"
+            limited += 1
         if path == "strips":
             textbook = emulate(g, x, **kw)[0]
             textbook_over += np.abs(textbook - want).max() / top > 1e-6
     if path == "strips":
         assert textbook_over > 0   # the cases are hard: the textbook form fails some
+    assert limited <= (3 if path == "long" else 0)

@@ -177,3 +177,18 @@ def test_float16_large_values():
         dx = lrn_fast.lrn_backward(g, x, 5, 1e-4, region=region)
         assert dx.dtype == np.float16 and np.isfinite(dx).all()
         assert_result(dx, reference.lrn_backward(as64(g), as64(x), 5, 1e-4, region=region))
+
+
+@pytest.mark.parametrize("window", [(0, 10), (1, 9), (10, 0), (5, 5), (0, 20), (1, 19), (20, 0)])
+@pytest.mark.parametrize("axis", [1, -1])
+@pytest.mark.parametrize("target", ["x", "grad_y"])
+def test_in_place_long_windows(window, axis, target):
+    """The across backward of more than 8 taps (running sums before and after the
+    centre), in place: NCHW rows, NHWC up to 16 taps, NHWC gathered beyond."""
+    shape = (2, 40, 9, 7) if axis == 1 else (2, 9, 7, 40)
+    x = random(shape, np.float32, seed=41)
+    g = random(shape, np.float32, seed=42)
+    kw = dict(size=sum(window) + 1, window=window, alpha=2.0, beta=0.75, k=1.0, axis=axis)
+    xx, gg = x.copy(), g.copy()
+    got = lrn_fast.lrn_backward(gg, xx, out=xx if target == "x" else gg, **kw)
+    check_backward(g, x, got=got, **kw)
