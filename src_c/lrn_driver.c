@@ -182,7 +182,8 @@ int lrn_plan(lrn_job *J, int nthreads)
         J->tile = t;
         J->ntiles = cdiv(inner, t);
         J->nitems = outer * J->ntiles;
-        if (mode != LRN_MODE_CL) J->work_bytes = rows * ((size_t)t * esz + 64) + 64;   /* rows padded to whole vectors */
+        /* rows padded to whole vectors, and one line more (across_bwd_rows_long) */
+        if (mode != LRN_MODE_CL) J->work_bytes = rows * ((size_t)t * esz + 128) + 64;
         /* Non-temporal output stores (the strip kernels, x86 with AVX2 or AVX-512)
          * when y is too large to stay in cache anyway: a store that misses reads
          * its line first, so a forward moves 3 times the tensor instead of 2
