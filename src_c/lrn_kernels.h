@@ -522,11 +522,11 @@ static int F(strip_fwd)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy, ptrdiff_
 #define LRN_BIG ((T)(sizeof(T) == 4 ? 3.4028234663852886e38 : 1.7976931348623157e308))
 #define LRN_BWD_VALUE(MODE, Q, q0, xc, gc, r, self)                                \
     do {                                                                           \
-        VT sv_ = kv + av * ((Q) + (q0));                                           \
+        VT q_ = (Q), sv_ = kv + av * (q_ + (q0));                                  \
         VT t_ = VPOWM(sv_, MODE);                                                  \
         VT iv_ = (MODE) == LRN_POW_GENERIC ? one / sv_                             \
                  : (MODE) == LRN_POW_1 ? t_ : VPOW(sv_, LRN_POW_1);                \
-        VT as_ = av * iv_, w_ = F(vminnum)(Q, F(vsplat)(LRN_BIG));                    \
+        VT as_ = av * iv_, w_ = F(vminnum)(q_, F(vsplat)(LRN_BIG));                \
         w_ = (MODE) == LRN_POW_05 ? w_ : (MODE) == LRN_POW_1 ? w_ - (q0)           \
              : w_ + c1v * (q0);                                                    \
         VT gt_ = (gc) * t_;                                                        \
@@ -651,7 +651,8 @@ static void F(across_bwd_rows_long)(const T *x, ptrdiff_t ldx, const T *g, ptrdi
     }
 }
 
-/* The backward on rows of m pixels, any window.  Step u takes x_{u-lo}^2 into
+/* The backward on rows of m pixels, windows of up to LRN_STRIP_MAXN taps (longer
+ * ones: across_bwd_rows_long).  Step u takes x_{u-lo}^2 into
  * ring A; channel cr = u - n + 1 then has its whole window in A: r_cr goes into
  * ring B and self_cr into ring L; the transposed window of channel cout = cr - lo
  * is then all in B: dx_cout.  mem: 3 rings of n rows and 2 rows.  dx may alias x
