@@ -31,8 +31,8 @@ f32 = np.float32
 
 def emulate(g, x, size, alpha, beta, k, window=None):
     """The float32 backward of (N, C, M) arrays by the textbook formula and with the
-    exact own term.  The reference's direct window sums, on float32 arrays; a window
-    without its own channel is the part before it plus the part after it."""
+    exact own term.  The reference's direct window sums, on float32 arrays (without
+    the channel's own term: centre=False, added in channel order like the kernels)."""
     before, after = window or default_window(size)
     a, k, c = f32(alpha / size), f32(k), f32(2 * beta)
     with np.errstate(all="ignore"):
@@ -41,9 +41,9 @@ def emulate(g, x, size, alpha, beta, k, window=None):
         gt = g * (s.astype(np.float64) ** -beta).astype(f32)
         r = gt * (x * (a / s))
         textbook = gt - c * x * _window_sum(r, [1], after, before)
-        others = _window_sum(sq, [1], before, -1) + _window_sum(sq, [1], -1, after)
+        others = _window_sum(sq, [1], before, after, centre=False)
         own = (k + a * others + f32(1 - 2 * beta) * (a * sq)) / s
-        rest = _window_sum(r, [1], after, -1) + _window_sum(r, [1], -1, before)
+        rest = _window_sum(r, [1], after, before, centre=False)
         return textbook, gt * own - c * x * rest
 
 
