@@ -54,6 +54,7 @@ typedef struct {
 enum { LRN_MODE_ROWS = 0, LRN_MODE_CL = 1, LRN_MODE_PACK = 2 };
 #define LRN_CL_MAXN 16
 #define LRN_STRIP_MAXN 8      /* across windows the strip kernels keep in registers */
+#define LRN_ROW_SLACK 64       /* bytes past whole vectors in the backward's scratch rows */
 #define LRN_CL_BLOCK 2048     /* elements per channels-last block */
 #define LRN_BOX_COLS 1024     /* values per running-sum row in the within region */
 
@@ -65,6 +66,16 @@ static inline int lrn_across_mode(const lrn_job *J)
         J->lo[0] + J->hi[0] + 1 <= LRN_CL_MAXN)
         return LRN_MODE_CL;
     return LRN_MODE_PACK;
+}
+
+/* Scratch rows per tile row that the across backward on rows takes, each
+ * LRN_ROW_SLACK bytes longer than the row in whole vectors: 3 rings of n rows
+ * (across_bwd_rows), or 2 rings and 4 running sums of at most n + 8 rows in all
+ * (across_bwd_rows_long).  lrn_plan sizes the scratch by it, across_item places
+ * the gathered tile after it. */
+static inline ptrdiff_t lrn_bwd_rows(ptrdiff_t n)
+{
+    return n > LRN_STRIP_MAXN ? 4 * n + 8 : 3 * n;
 }
 
 /* The strip kernels walk all C channel rows at one column.  When the rows' byte

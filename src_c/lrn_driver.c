@@ -158,9 +158,8 @@ int lrn_plan(lrn_job *J, int nthreads)
         ptrdiff_t outer = J->shape[0], C = J->shape[1], inner = J->shape[2];
         ptrdiff_t n = J->lo[0] + J->hi[0] + 1;
         int mode = lrn_across_mode(J);
-        /* the rows kernels' scratch rows (bwd_rows_count, stream_elems) */
-        size_t rows = J->backward ? (size_t)(n > LRN_STRIP_MAXN ? 4 * n + 12 : 3 * n + 4)
-                                  : (size_t)(n + 2);
+        /* the rows kernels' scratch rows (lrn_bwd_rows; stream_elems) */
+        size_t rows = J->backward ? (size_t)lrn_bwd_rows(n) : (size_t)(n + 2);
         if (mode == LRN_MODE_PACK) rows += (size_t)C * (J->backward ? 2 : 1);
         ptrdiff_t t = (ptrdiff_t)(LRN_CACHE_BUDGET / (rows * esz));
         if (mode == LRN_MODE_ROWS && t > 4096) t = 4096;
@@ -182,8 +181,9 @@ int lrn_plan(lrn_job *J, int nthreads)
         J->tile = t;
         J->ntiles = cdiv(inner, t);
         J->nitems = outer * J->ntiles;
-        /* rows padded to whole vectors, and one line more (across_bwd_rows_long) */
-        if (mode != LRN_MODE_CL) J->work_bytes = rows * ((size_t)t * esz + 128) + 64;
+        /* rows padded to whole vectors (up to 64 bytes), LRN_ROW_SLACK more */
+        if (mode != LRN_MODE_CL)
+            J->work_bytes = rows * ((size_t)t * esz + 64 + LRN_ROW_SLACK) + 64;
         /* Non-temporal output stores (the strip kernels, x86 with AVX2 or AVX-512)
          * when y is too large to stay in cache anyway: a store that misses reads
          * its line first, so a forward moves 3 times the tensor instead of 2

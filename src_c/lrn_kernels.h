@@ -534,26 +534,6 @@ static int F(strip_fwd)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy, ptrdiff_
         (r) = gt_ * ((xc) * as_);                                                  \
     } while (0)
 
-/* dst = the sum of the n - 1 rows of a ring of n rows (row i steps before step u
- * at ((u - i) mod n) * mp) other than the one EX steps before, oldest first; zero
- * for n = 1 */
-static void F(ring_sum_rows)(T *dst, const T *ring, ptrdiff_t n, ptrdiff_t u, ptrdiff_t ex,
-                             ptrdiff_t mp)
-{
-    int first = 1;
-    for (ptrdiff_t i = n - 1; i >= 0; i--) {
-        if (i == ex) continue;
-        const T *row = ring + (((u - i) % n + n) % n) * mp;
-        if (first) memcpy(dst, row, (size_t)mp * sizeof(T));
-        else {
-#pragma GCC ivdep
-            for (ptrdiff_t p = 0; p < mp; p++) dst[p] += row[p];
-        }
-        first = 0;
-    }
-    if (first) memset(dst, 0, (size_t)mp * sizeof(T));
-}
-
 /* one vector v into a running sum's block slot and prefix (step o of its block);
  * returns the sum of the last n values: the previous block's suffix (nxt) plus it */
 static inline VT F(vpush)(T *slot, const T *nxt, T *pre, ptrdiff_t o, VT v)
@@ -564,12 +544,6 @@ static inline VT F(vpush)(T *slot, const T *nxt, T *pre, ptrdiff_t o, VT v)
     return F(vld)(nxt) + ps;
 }
 
-/* rows of scratch the across backward takes per tile row (lrn_plan's count) */
-static inline ptrdiff_t F(bwd_rows_count)(ptrdiff_t n)
-{
-    return n > LRN_STRIP_MAXN ? 4 * n + 12 : 3 * n + 4;
-}
-
 /* The backward on rows for windows longer than LRN_STRIP_MAXN: the same values as
  * across_bwd_rows, with each sum without the centre split into the part before it
  * and the part after it, each a running sum of its own (cost independent of n).
@@ -577,8 +551,7 @@ static inline ptrdiff_t F(bwd_rows_count)(ptrdiff_t n)
  * long), those before it at jl = cr - 1 (QL, lo long); the r after channel cout =
  * cr - lo end at cr (RR, lo long), those before it at cout - 1 (RL, hi long: r of
  * lo + 1 steps ago, from the ring of n rows).  A stream of length 0 is one of length
- * 1 that only ever takes zeros.  mem: 4n + 12 rows of m + 64 bytes, rounded up to
- * whole vectors. */
+ * 1 that only ever takes zeros.  mem: lrn_bwd_rows(n) rows. */
 static void F(across_bwd_rows_long)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t ldg,
                                     T *y, ptrdiff_t ldy, ptrdiff_t C, ptrdiff_t m,
                                     ptrdiff_t lo, ptrdiff_t hi, T a, T k, T coef, T c1,
@@ -586,7 +559,7 @@ static void F(across_bwd_rows_long)(const T *x, ptrdiff_t ldx, const T *g, ptrdi
 {
     /* rows one line longer than whole vectors: some 20 rows are walked at once, and
      * a row of 1024 floats put them all on the same cache sets (size 9: 2.4x slower) */
-    ptrdiff_t n = lo + hi + 1, mp = F(pad)(m) + 64 / (ptrdiff_t)sizeof(T);
+    ptrdiff_t n = lo + hi + 1, mp = F(pad)(m) + LRN_ROW_SLACK / (ptrdiff_t)sizeof(T);
     ptrdiff_t Llo = lo ? lo : 1, Lhi = hi ? hi : 1;
     F(stream) QL, QR, RL, RR;
     T *w = mem;
@@ -652,65 +625,68 @@ static void F(across_bwd_rows_long)(const T *x, ptrdiff_t ldx, const T *g, ptrdi
 }
 
 /* The backward on rows of m pixels, windows of up to LRN_STRIP_MAXN taps (longer
- * ones: across_bwd_rows_long).  Step u takes x_{u-lo}^2 into
- * ring A; channel cr = u - n + 1 then has its whole window in A: r_cr goes into
- * ring B and self_cr into ring L; the transposed window of channel cout = cr - lo
- * is then all in B: dx_cout.  mem: 3 rings of n rows and 2 rows.  dx may alias x
- * or g (row cout is written after its last read). */
+ * ones: across_bwd_rows_long), one pass over the row per step.  Step u takes
+ * x_{u-lo}^2 into ring A; channel cr = u - n + 1 then has its whole window in A:
+ * r_cr goes into ring B and self_cr into ring L; the transposed window of channel
+ * cout = cr - lo is then all in B: dx_cout.  Each sum adds its ring's rows other
+ * than the centre's, oldest first (from a list of row pointers), as the strips add
+ * their registers: the same bits.  mem: lrn_bwd_rows(n) rows.  dx may alias x or g
+ * (row cout is written after its last read, at the same pixels). */
 static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t ldg,
                                T *y, ptrdiff_t ldy, ptrdiff_t C, ptrdiff_t m,
                                ptrdiff_t lo, ptrdiff_t hi, T a, T k, T coef, T c1,
                                int pow_mode, const F(gpow) *pw, T *mem)
 {
-    ptrdiff_t n = lo + hi + 1, mp = F(pad)(m);
+    /* rows one line longer than whole vectors: 32x32 planes put 15 rows of 1024
+     * floats on the same cache sets (1.5x slower) */
+    ptrdiff_t n = lo + hi + 1, mp = F(pad)(m) + LRN_ROW_SLACK / (ptrdiff_t)sizeof(T);
     if (n > LRN_STRIP_MAXN) {
         F(across_bwd_rows_long)(x, ldx, g, ldg, y, ldy, C, m, lo, hi, a, k, coef, c1,
                                 pow_mode, pw, mem);
         return;
     }
-    T *sq = mem, *rr = sq + n * mp, *sl = rr + n * mp, *Qb = sl + n * mp, *Rb = Qb + mp;
+    T *sq = mem, *rr = sq + n * mp, *sl = rr + n * mp;
     const VT av = F(vsplat)(a), kv = F(vsplat)(k), cv = F(vsplat)(coef);
-    const VT c1v = F(vsplat)(c1), one = F(vsplat)(1);
-    memset(mem, 0, (size_t)(3 * n + 2) * (size_t)mp * sizeof(T));
+    const VT c1v = F(vsplat)(c1), one = F(vsplat)(1), zero = F(vsplat)(0);
+    static const T zeros[LRN_VBYTES / sizeof(T)];
+    memset(mem, 0, (size_t)(3 * n) * (size_t)mp * sizeof(T));
     ptrdiff_t U = C + lo + n - 1;                    /* the last dx is at u = U - 1 */
     for (ptrdiff_t u = 0; u < U; u++) {
-        ptrdiff_t j = u - lo, o = u % n, cr = u - n + 1, cout = cr - lo;
-        T *sqo = sq + o * mp, *rro = rr + o * mp;
-        if (j >= 0 && j < C) {
-            const T *xj = x + j * ldx;
-            for (ptrdiff_t p = 0; p < m; p += VW) {
-                VT v = F(vldr)(xj + p, m - p);
-                F(vst)(sqo + p, v * v);
-            }
+        ptrdiff_t j = u - lo, cr = u - n + 1, cout = cr - lo, nq = 0, nr = 0;
+        int jin = j >= 0 && j < C, crin = cr >= 0 && cr < C;
+        const T *qp[LRN_STRIP_MAXN], *rp[LRN_STRIP_MAXN];
+        for (ptrdiff_t i = n - 1; i >= 0; i--) {
+            ptrdiff_t row = ((u - i) % n + n) % n * mp;
+            if (i != hi) qp[nq++] = sq + row;
+            if (i != lo) rp[nr++] = rr + row;
         }
-        else memset(sqo, 0, (size_t)mp * sizeof(T));
-        if (cr >= 0 && cr < C) {
-            const T *xc = x + cr * ldx, *gc = g + cr * ldg, *q0 = sq + ((u - hi) % n) * mp;
-            T *slc = sl + (cr % n) * mp;
-            F(ring_sum_rows)(Qb, sq, n, u, hi, mp);
+        const T *xj = jin ? x + j * ldx : zeros, *xc = crin ? x + cr * ldx : zeros;
+        const T *gc = crin ? g + cr * ldg : zeros;
+        const T *xo = cout >= 0 ? x + cout * ldx : zeros, *slo = sl + (cout >= 0 ? cout % n : 0) * mp;
+        T *sqo = sq + (u % n) * mp, *rro = rr + (u % n) * mp, *slc = sl + (crin ? cr % n : 0) * mp;
+        T *yo = cout >= 0 ? y + cout * ldy : NULL;
+        ptrdiff_t sj = jin ? 1 : 0;
 #define LRN_BWD_LOOP(MODE)                                                         \
-            for (ptrdiff_t p = 0; p < m; p += VW) {                                \
-                ptrdiff_t rem = m - p;                                             \
-                VT r, self;                                                        \
-                LRN_BWD_VALUE(MODE, F(vld)(Qb + p), F(vld)(q0 + p), F(vldr)(xc + p, rem), \
-                              F(vldr)(gc + p, rem), r, self);                      \
-                F(vst)(rro + p, r);                                                \
+        for (ptrdiff_t p = 0; p < m; p += VW) {                                    \
+            ptrdiff_t rem = m - p;                                                 \
+            VT v = F(vldr)(xj + p * sj, sj ? rem : VW), r = zero;                  \
+            F(vst)(sqo + p, v * v);                                                \
+            if (crin) {                                                            \
+                VT self, xv = F(vldr)(xc + p, rem), Q = nq ? F(vld)(qp[0] + p) : zero; \
+                for (ptrdiff_t i = 1; i < nq; i++) Q = Q + F(vld)(qp[i] + p);      \
+                LRN_BWD_VALUE(MODE, Q, xv * xv, xv, F(vldr)(gc + p, rem), r, self); \
                 F(vst)(slc + p, self);                                             \
-            }
-            LRN_POW_SWITCH(LRN_BWD_LOOP)
+            }                                                                      \
+            F(vst)(rro + p, r);                                                    \
+            if (yo) {                                                              \
+                VT R = nr ? F(vld)(rp[0] + p) : zero;                              \
+                for (ptrdiff_t i = 1; i < nr; i++) R = R + F(vld)(rp[i] + p);      \
+                VT d = F(vld)(slo + p) - cv * F(vldr)(xo + p, rem) * R;            \
+                F(vstr)(yo + p, d, rem);                                           \
+            }                                                                      \
+        }
+        LRN_POW_SWITCH(LRN_BWD_LOOP)
 #undef LRN_BWD_LOOP
-        }
-        else memset(rro, 0, (size_t)mp * sizeof(T));
-        if (cout >= 0) {
-            const T *xo = x + cout * ldx, *slo = sl + (cout % n) * mp;
-            T *yo = y + cout * ldy;
-            F(ring_sum_rows)(Rb, rr, n, u, lo, mp);
-            for (ptrdiff_t p = 0; p < m; p += VW) {
-                ptrdiff_t rem = m - p;
-                VT d = F(vld)(slo + p) - cv * F(vldr)(xo + p, rem) * F(vld)(Rb + p);
-                F(vstr)(yo + p, d, rem);
-            }
-        }
     }
 }
 
@@ -961,7 +937,7 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
     T c1 = (T)(1.0 - 2.0 * J->beta);
     T *mem = (T *)work;
     ptrdiff_t mp = F(pad)(m);
-    size_t sw = (J->backward ? (size_t)(F(bwd_rows_count)(n) * (mp + 64 / (ptrdiff_t)sizeof(T)))
+    size_t sw = (J->backward ? (size_t)(lrn_bwd_rows(n) * (mp + LRN_ROW_SLACK / (ptrdiff_t)sizeof(T)))
                              : F(stream_elems)(n, mp));
     int mode = lrn_across_mode(J);
     F(gpow) pw;
