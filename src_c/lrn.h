@@ -54,6 +54,7 @@ typedef struct {
 enum { LRN_MODE_ROWS = 0, LRN_MODE_CL = 1, LRN_MODE_PACK = 2 };
 #define LRN_CL_MAXN 16
 #define LRN_STRIP_MAXN 8      /* across windows the strip kernels keep in registers */
+#define LRN_HALF_MAXN 16      /* across backward windows summed directly in two parts */
 #define LRN_ROW_SLACK 64       /* bytes past whole vectors in the backward's scratch rows */
 #define LRN_CL_BLOCK 2048     /* elements per channels-last block */
 #define LRN_BOX_COLS 1024     /* values per running-sum row in the within region */

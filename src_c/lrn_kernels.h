@@ -16,8 +16,8 @@
  * axis (channels-last, the last spatial axis) are instead summed directly from
  * shifted loads (at most LRN_CL_MAXN terms: as exact, and bounded in cost).
  * The across backward's sums leave the centre out (see there): direct in the
- * strips and up to LRN_STRIP_MAXN taps, else the parts before and after the centre
- * as running sums of their own.
+ * strips and up to LRN_STRIP_MAXN taps, else the parts before and after the centre,
+ * each summed directly up to LRN_HALF_MAXN taps, beyond as a running sum.
  */
 
 
@@ -544,7 +544,7 @@ static inline VT F(vpush)(T *slot, const T *nxt, T *pre, ptrdiff_t o, VT v)
     return F(vld)(nxt) + ps;
 }
 
-/* The backward on rows for windows longer than LRN_STRIP_MAXN: the same values as
+/* The backward on rows for windows longer than LRN_HALF_MAXN: the same values as
  * across_bwd_rows, with each sum without the centre split into the part before it
  * and the part after it, each a running sum of its own (cost independent of n).
  * Step u: the squares after channel cr = u - n + 1 end at j = u - lo (stream QR, hi
@@ -624,6 +624,84 @@ static void F(across_bwd_rows_long)(const T *x, ptrdiff_t ldx, const T *g, ptrdi
     }
 }
 
+/* The sum of rows ps[0], ..., ps[np - 1] at pixel p, in that order (zero when
+ * np = 0) */
+static inline VT F(ptr_rows_sum)(const T *const *ps, ptrdiff_t np, ptrdiff_t p)
+{
+    VT s = np ? F(vld)(ps[0] + p) : F(vsplat)(0);
+    for (ptrdiff_t i = 1; i < np; i++) s = s + F(vld)(ps[i] + p);
+    return s;
+}
+
+/* The backward on rows for windows of LRN_STRIP_MAXN + 1 to LRN_HALF_MAXN taps: the sum
+ * without the centre is the part before it plus the part after it, each the
+ * direct sum of its lo or hi rows, and each part serves two channels: the part
+ * of the squares before channel cr (A, lo taps ending at cr - 1) was formed hi + 1
+ * steps before, as the squares up to then, and is kept in a ring of hi + 1 rows;
+ * likewise the r before channel cout (hi taps ending at cout - 1), lo + 1 steps
+ * before, in a ring of lo + 1 rows.  Each step sums only its newest max(lo, hi)
+ * rows, twice.  mem: 3 rings of n rows and the two rings: lrn_bwd_rows(n) rows. */
+static void F(across_bwd_rows_half)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t ldg,
+                                    T *y, ptrdiff_t ldy, ptrdiff_t C, ptrdiff_t m,
+                                    ptrdiff_t lo, ptrdiff_t hi, T a, T k, T coef, T c1,
+                                    int pow_mode, const F(gpow) *pw, T *mem)
+{
+    ptrdiff_t n = lo + hi + 1, mp = F(pad)(m) + LRN_ROW_SLACK / (ptrdiff_t)sizeof(T);
+    ptrdiff_t sh = lo < hi ? lo : hi, lg = n - 1 - sh;       /* the shorter, longer part */
+    T *sq = mem, *rr = sq + n * mp, *sl = rr + n * mp, *qa = sl + n * mp;
+    T *rb = qa + (hi + 1) * mp;
+    const VT av = F(vsplat)(a), kv = F(vsplat)(k), cv = F(vsplat)(coef);
+    const VT c1v = F(vsplat)(c1), one = F(vsplat)(1), zero = F(vsplat)(0);
+    static const T zeros[LRN_VBYTES / sizeof(T)];
+    memset(mem, 0, (size_t)(4 * n + 1) * (size_t)mp * sizeof(T));
+    ptrdiff_t U = C + lo + n - 1;
+    for (ptrdiff_t u = 0; u < U; u++) {
+        ptrdiff_t j = u - lo, cr = u - n + 1, cout = cr - lo;
+        int jin = j >= 0 && j < C, crin = cr >= 0 && cr < C;
+        const T *qp[LRN_HALF_MAXN], *rp[LRN_HALF_MAXN]; /* the newest lg rows, oldest first */
+        for (ptrdiff_t i = 0; i < lg; i++) {
+            ptrdiff_t row = ((u - (lg - 1 - i)) % n + n) % n * mp;
+            qp[i] = sq + row;
+            rp[i] = rr + row;
+        }
+        const T *xj = jin ? x + j * ldx : zeros, *xc = crin ? x + cr * ldx : zeros;
+        const T *gc = crin ? g + cr * ldg : zeros;
+        const T *xo = cout >= 0 ? x + cout * ldx : zeros, *slo = sl + (cout >= 0 ? cout % n : 0) * mp;
+        T *sqo = sq + (u % n) * mp, *rro = rr + (u % n) * mp, *slc = sl + (crin ? cr % n : 0) * mp;
+        T *qao = qa + (u % (hi + 1)) * mp, *rbo = rb + (u % (lo + 1)) * mp;
+        T *yo = cout >= 0 ? y + cout * ldy : NULL;
+        ptrdiff_t sj = jin ? 1 : 0;
+#define LRN_BWD_LOOP(MODE)                                                         \
+        for (ptrdiff_t p = 0; p < m; p += VW) {                                    \
+            ptrdiff_t rem = m - p;                                                 \
+            VT v = F(vldr)(xj + p * sj, sj ? rem : VW), r = zero;                  \
+            F(vst)(sqo + p, v * v);                                                \
+            VT s_ = F(ptr_rows_sum)(qp + lg - sh, sh, p), l_ = s_;                 \
+            if (lg > sh) l_ = s_ + F(ptr_rows_sum)(qp, lg - sh, p);                \
+            VT Aold = F(vld)(qao + p);                                             \
+            F(vst)(qao + p, lo <= hi ? s_ : l_);                                   \
+            if (crin) {                                                            \
+                VT self, xv = F(vldr)(xc + p, rem);                                \
+                LRN_BWD_VALUE(MODE, Aold + (lo <= hi ? l_ : s_), xv * xv, xv,      \
+                              F(vldr)(gc + p, rem), r, self);                      \
+                F(vst)(slc + p, self);                                             \
+            }                                                                      \
+            F(vst)(rro + p, r);                                                    \
+            s_ = F(ptr_rows_sum)(rp + lg - sh, sh, p);                             \
+            l_ = s_;                                                               \
+            if (lg > sh) l_ = s_ + F(ptr_rows_sum)(rp, lg - sh, p);                \
+            VT Bold = F(vld)(rbo + p);                                             \
+            F(vst)(rbo + p, lo <= hi ? l_ : s_);                                   \
+            if (yo) {                                                              \
+                VT d = F(vld)(slo + p) - cv * F(vldr)(xo + p, rem) * (Bold + (lo <= hi ? s_ : l_)); \
+                F(vstr)(yo + p, d, rem);                                           \
+            }                                                                      \
+        }
+        LRN_POW_SWITCH(LRN_BWD_LOOP)
+#undef LRN_BWD_LOOP
+    }
+}
+
 /* The backward on rows of m pixels, windows of up to LRN_STRIP_MAXN taps (longer
  * ones: across_bwd_rows_long), one pass over the row per step.  Step u takes
  * x_{u-lo}^2 into ring A; channel cr = u - n + 1 then has its whole window in A:
@@ -640,8 +718,13 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
     /* rows one line longer than whole vectors: 32x32 planes put 15 rows of 1024
      * floats on the same cache sets (1.5x slower) */
     ptrdiff_t n = lo + hi + 1, mp = F(pad)(m) + LRN_ROW_SLACK / (ptrdiff_t)sizeof(T);
-    if (n > LRN_STRIP_MAXN) {
+    if (n > LRN_HALF_MAXN) {
         F(across_bwd_rows_long)(x, ldx, g, ldg, y, ldy, C, m, lo, hi, a, k, coef, c1,
+                                pow_mode, pw, mem);
+        return;
+    }
+    if (n > LRN_STRIP_MAXN) {
+        F(across_bwd_rows_half)(x, ldx, g, ldg, y, ldy, C, m, lo, hi, a, k, coef, c1,
                                 pow_mode, pw, mem);
         return;
     }
@@ -672,16 +755,14 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
             VT v = F(vldr)(xj + p * sj, sj ? rem : VW), r = zero;                  \
             F(vst)(sqo + p, v * v);                                                \
             if (crin) {                                                            \
-                VT self, xv = F(vldr)(xc + p, rem), Q = nq ? F(vld)(qp[0] + p) : zero; \
-                for (ptrdiff_t i = 1; i < nq; i++) Q = Q + F(vld)(qp[i] + p);      \
-                LRN_BWD_VALUE(MODE, Q, xv * xv, xv, F(vldr)(gc + p, rem), r, self); \
+                VT self, xv = F(vldr)(xc + p, rem);                                \
+                LRN_BWD_VALUE(MODE, F(ptr_rows_sum)(qp, nq, p), xv * xv, xv,       \
+                              F(vldr)(gc + p, rem), r, self);                      \
                 F(vst)(slc + p, self);                                             \
             }                                                                      \
             F(vst)(rro + p, r);                                                    \
             if (yo) {                                                              \
-                VT R = nr ? F(vld)(rp[0] + p) : zero;                              \
-                for (ptrdiff_t i = 1; i < nr; i++) R = R + F(vld)(rp[i] + p);      \
-                VT d = F(vld)(slo + p) - cv * F(vldr)(xo + p, rem) * R;            \
+                VT d = F(vld)(slo + p) - cv * F(vldr)(xo + p, rem) * F(ptr_rows_sum)(rp, nr, p); \
                 F(vstr)(yo + p, d, rem);                                           \
             }                                                                      \
         }
