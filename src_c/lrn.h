@@ -70,10 +70,11 @@ static inline int lrn_across_mode(const lrn_job *J)
 }
 
 /* Scratch rows per tile row that the across backward on rows takes, each
- * LRN_ROW_SLACK bytes longer than the row in whole vectors: 3 rings of n rows
- * (across_bwd_rows), or 2 rings and 4 running sums of at most n + 8 rows in all
- * (across_bwd_rows_long).  lrn_plan sizes the scratch by it, across_item places
- * the gathered tile after it. */
+ * LRN_ROW_SLACK bytes longer than the row in whole vectors: 3 rings of n rows (up
+ * to LRN_STRIP_MAXN taps: across_bwd_rows), those and rings of hi + 1 and lo + 1
+ * rows (to LRN_HALF_MAXN: across_bwd_rows_half, 4n + 1), or 2 rings and 4 running
+ * sums of at most n + 8 rows in all (longer: across_bwd_rows_long).  lrn_plan
+ * sizes the scratch by it, across_item places the gathered tile after it. */
 static inline ptrdiff_t lrn_bwd_rows(ptrdiff_t n)
 {
     return n > LRN_STRIP_MAXN ? 4 * n + 8 : 3 * n;

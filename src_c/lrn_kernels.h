@@ -703,7 +703,7 @@ static void F(across_bwd_rows_half)(const T *x, ptrdiff_t ldx, const T *g, ptrdi
 }
 
 /* The backward on rows of m pixels, windows of up to LRN_STRIP_MAXN taps (longer
- * ones: across_bwd_rows_long), one pass over the row per step.  Step u takes
+ * ones: across_bwd_rows_half, then across_bwd_rows_long), one pass over the row per step.  Step u takes
  * x_{u-lo}^2 into ring A; channel cr = u - n + 1 then has its whole window in A:
  * r_cr goes into ring B and self_cr into ring L; the transposed window of channel
  * cout = cr - lo is then all in B: dx_cout.  Each sum adds its ring's rows other
