@@ -633,6 +633,41 @@ static inline VT F(ptr_rows_sum)(const T *const *ps, ptrdiff_t np, ptrdiff_t p)
     return s;
 }
 
+/* The rows one step u of the rows backward (across_bwd_rows, across_bwd_rows_half)
+ * reads and writes: x_j (j = u - lo, squared into ring sq), channel cr = u - n + 1's
+ * x and g (its r into ring rr, its self into ring sl), and channel cout = cr - lo's
+ * x, self and dx; rings of n rows of mp values, slot c mod n; a row outside the
+ * axis reads zeros (xj with stride sj = 0), and yo is NULL before the first dx. */
+typedef struct {
+    const T *xj, *xc, *gc, *xo, *slo;
+    T *sqo, *rro, *slc, *yo;
+    ptrdiff_t sj;
+    int crin;
+} F(bwd_step);
+
+static inline F(bwd_step) F(bwd_step_at)(ptrdiff_t u, const T *x, ptrdiff_t ldx, const T *g,
+                                         ptrdiff_t ldg, T *y, ptrdiff_t ldy, ptrdiff_t C,
+                                         ptrdiff_t lo, ptrdiff_t n, ptrdiff_t mp,
+                                         T *sq, T *rr, T *sl)
+{
+    static const T zeros[LRN_VBYTES / sizeof(T)];
+    ptrdiff_t j = u - lo, cr = u - n + 1, cout = cr - lo;
+    int jin = j >= 0 && j < C, crin = cr >= 0 && cr < C;
+    F(bwd_step) s;
+    s.xj = jin ? x + j * ldx : zeros;
+    s.sj = jin ? 1 : 0;
+    s.crin = crin;
+    s.xc = crin ? x + cr * ldx : zeros;
+    s.gc = crin ? g + cr * ldg : zeros;
+    s.slc = sl + (crin ? cr % n : 0) * mp;
+    s.xo = cout >= 0 ? x + cout * ldx : zeros;
+    s.slo = sl + (cout >= 0 ? cout % n : 0) * mp;
+    s.yo = cout >= 0 ? y + cout * ldy : NULL;
+    s.sqo = sq + (u % n) * mp;
+    s.rro = rr + (u % n) * mp;
+    return s;
+}
+
 /* The backward on rows for windows of LRN_STRIP_MAXN + 1 to LRN_HALF_MAXN taps: the sum
  * without the centre is the part before it plus the part after it, each the
  * direct sum of its lo or hi rows, and each part serves two channels: the part
@@ -652,49 +687,41 @@ static void F(across_bwd_rows_half)(const T *x, ptrdiff_t ldx, const T *g, ptrdi
     T *rb = qa + (hi + 1) * mp;
     const VT av = F(vsplat)(a), kv = F(vsplat)(k), cv = F(vsplat)(coef);
     const VT c1v = F(vsplat)(c1), one = F(vsplat)(1), zero = F(vsplat)(0);
-    static const T zeros[LRN_VBYTES / sizeof(T)];
     memset(mem, 0, (size_t)(4 * n + 1) * (size_t)mp * sizeof(T));
     ptrdiff_t U = C + lo + n - 1;
     for (ptrdiff_t u = 0; u < U; u++) {
-        ptrdiff_t j = u - lo, cr = u - n + 1, cout = cr - lo;
-        int jin = j >= 0 && j < C, crin = cr >= 0 && cr < C;
+        const F(bwd_step) s = F(bwd_step_at)(u, x, ldx, g, ldg, y, ldy, C, lo, n, mp, sq, rr, sl);
         const T *qp[LRN_HALF_MAXN], *rp[LRN_HALF_MAXN]; /* the newest lg rows, oldest first */
         for (ptrdiff_t i = 0; i < lg; i++) {
             ptrdiff_t row = ((u - (lg - 1 - i)) % n + n) % n * mp;
             qp[i] = sq + row;
             rp[i] = rr + row;
         }
-        const T *xj = jin ? x + j * ldx : zeros, *xc = crin ? x + cr * ldx : zeros;
-        const T *gc = crin ? g + cr * ldg : zeros;
-        const T *xo = cout >= 0 ? x + cout * ldx : zeros, *slo = sl + (cout >= 0 ? cout % n : 0) * mp;
-        T *sqo = sq + (u % n) * mp, *rro = rr + (u % n) * mp, *slc = sl + (crin ? cr % n : 0) * mp;
         T *qao = qa + (u % (hi + 1)) * mp, *rbo = rb + (u % (lo + 1)) * mp;
-        T *yo = cout >= 0 ? y + cout * ldy : NULL;
-        ptrdiff_t sj = jin ? 1 : 0;
 #define LRN_BWD_LOOP(MODE)                                                         \
         for (ptrdiff_t p = 0; p < m; p += VW) {                                    \
             ptrdiff_t rem = m - p;                                                 \
-            VT v = F(vldr)(xj + p * sj, sj ? rem : VW), r = zero;                  \
-            F(vst)(sqo + p, v * v);                                                \
+            VT v = F(vldr)(s.xj + p * s.sj, s.sj ? rem : VW), r = zero;            \
+            F(vst)(s.sqo + p, v * v);                                              \
             VT s_ = F(ptr_rows_sum)(qp + lg - sh, sh, p), l_ = s_;                 \
             if (lg > sh) l_ = s_ + F(ptr_rows_sum)(qp, lg - sh, p);                \
             VT Aold = F(vld)(qao + p);                                             \
             F(vst)(qao + p, lo <= hi ? s_ : l_);                                   \
-            if (crin) {                                                            \
-                VT self, xv = F(vldr)(xc + p, rem);                                \
+            if (s.crin) {                                                          \
+                VT self, xv = F(vldr)(s.xc + p, rem);                              \
                 LRN_BWD_VALUE(MODE, Aold + (lo <= hi ? l_ : s_), xv * xv, xv,      \
-                              F(vldr)(gc + p, rem), r, self);                      \
-                F(vst)(slc + p, self);                                             \
+                              F(vldr)(s.gc + p, rem), r, self);                    \
+                F(vst)(s.slc + p, self);                                           \
             }                                                                      \
-            F(vst)(rro + p, r);                                                    \
+            F(vst)(s.rro + p, r);                                                  \
             s_ = F(ptr_rows_sum)(rp + lg - sh, sh, p);                             \
             l_ = s_;                                                               \
             if (lg > sh) l_ = s_ + F(ptr_rows_sum)(rp, lg - sh, p);                \
             VT Bold = F(vld)(rbo + p);                                             \
             F(vst)(rbo + p, lo <= hi ? l_ : s_);                                   \
-            if (yo) {                                                              \
-                VT d = F(vld)(slo + p) - cv * F(vldr)(xo + p, rem) * (Bold + (lo <= hi ? s_ : l_)); \
-                F(vstr)(yo + p, d, rem);                                           \
+            if (s.yo) {                                                            \
+                VT d = F(vld)(s.slo + p) - cv * F(vldr)(s.xo + p, rem) * (Bold + (lo <= hi ? s_ : l_)); \
+                F(vstr)(s.yo + p, d, rem);                                         \
             }                                                                      \
         }
         LRN_POW_SWITCH(LRN_BWD_LOOP)
@@ -731,39 +758,32 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
     T *sq = mem, *rr = sq + n * mp, *sl = rr + n * mp;
     const VT av = F(vsplat)(a), kv = F(vsplat)(k), cv = F(vsplat)(coef);
     const VT c1v = F(vsplat)(c1), one = F(vsplat)(1), zero = F(vsplat)(0);
-    static const T zeros[LRN_VBYTES / sizeof(T)];
     memset(mem, 0, (size_t)(3 * n) * (size_t)mp * sizeof(T));
     ptrdiff_t U = C + lo + n - 1;                    /* the last dx is at u = U - 1 */
     for (ptrdiff_t u = 0; u < U; u++) {
-        ptrdiff_t j = u - lo, cr = u - n + 1, cout = cr - lo, nq = 0, nr = 0;
-        int jin = j >= 0 && j < C, crin = cr >= 0 && cr < C;
+        const F(bwd_step) s = F(bwd_step_at)(u, x, ldx, g, ldg, y, ldy, C, lo, n, mp, sq, rr, sl);
+        ptrdiff_t nq = 0, nr = 0;
         const T *qp[LRN_STRIP_MAXN], *rp[LRN_STRIP_MAXN];
         for (ptrdiff_t i = n - 1; i >= 0; i--) {
             ptrdiff_t row = ((u - i) % n + n) % n * mp;
             if (i != hi) qp[nq++] = sq + row;
             if (i != lo) rp[nr++] = rr + row;
         }
-        const T *xj = jin ? x + j * ldx : zeros, *xc = crin ? x + cr * ldx : zeros;
-        const T *gc = crin ? g + cr * ldg : zeros;
-        const T *xo = cout >= 0 ? x + cout * ldx : zeros, *slo = sl + (cout >= 0 ? cout % n : 0) * mp;
-        T *sqo = sq + (u % n) * mp, *rro = rr + (u % n) * mp, *slc = sl + (crin ? cr % n : 0) * mp;
-        T *yo = cout >= 0 ? y + cout * ldy : NULL;
-        ptrdiff_t sj = jin ? 1 : 0;
 #define LRN_BWD_LOOP(MODE)                                                         \
         for (ptrdiff_t p = 0; p < m; p += VW) {                                    \
             ptrdiff_t rem = m - p;                                                 \
-            VT v = F(vldr)(xj + p * sj, sj ? rem : VW), r = zero;                  \
-            F(vst)(sqo + p, v * v);                                                \
-            if (crin) {                                                            \
-                VT self, xv = F(vldr)(xc + p, rem);                                \
+            VT v = F(vldr)(s.xj + p * s.sj, s.sj ? rem : VW), r = zero;            \
+            F(vst)(s.sqo + p, v * v);                                              \
+            if (s.crin) {                                                          \
+                VT self, xv = F(vldr)(s.xc + p, rem);                              \
                 LRN_BWD_VALUE(MODE, F(ptr_rows_sum)(qp, nq, p), xv * xv, xv,       \
-                              F(vldr)(gc + p, rem), r, self);                      \
-                F(vst)(slc + p, self);                                             \
+                              F(vldr)(s.gc + p, rem), r, self);                    \
+                F(vst)(s.slc + p, self);                                           \
             }                                                                      \
-            F(vst)(rro + p, r);                                                    \
-            if (yo) {                                                              \
-                VT d = F(vld)(slo + p) - cv * F(vldr)(xo + p, rem) * F(ptr_rows_sum)(rp, nr, p); \
-                F(vstr)(yo + p, d, rem);                                           \
+            F(vst)(s.rro + p, r);                                                  \
+            if (s.yo) {                                                            \
+                VT d = F(vld)(s.slo + p) - cv * F(vldr)(s.xo + p, rem) * F(ptr_rows_sum)(rp, nr, p); \
+                F(vstr)(s.yo + p, d, rem);                                         \
             }                                                                      \
         }
         LRN_POW_SWITCH(LRN_BWD_LOOP)
