@@ -629,6 +629,7 @@ static void F(across_bwd_rows_long)(const T *x, ptrdiff_t ldx, const T *g, ptrdi
 static inline VT F(ptr_rows_sum)(const T *const *ps, ptrdiff_t np, ptrdiff_t p)
 {
     VT s = np ? F(vld)(ps[0] + p) : F(vsplat)(0);
+    _Pragma("GCC unroll 16")
     for (ptrdiff_t i = 1; i < np; i++) s = s + F(vld)(ps[i] + p);
     return s;
 }
@@ -698,13 +699,15 @@ static void F(across_bwd_rows_half)(const T *x, ptrdiff_t ldx, const T *g, ptrdi
             rp[i] = rr + row;
         }
         T *qao = qa + (u % (hi + 1)) * mp, *rbo = rb + (u % (lo + 1)) * mp;
-#define LRN_BWD_LOOP(MODE)                                                         \
+/* SH (the shorter part's taps) and EX = lg - SH constants in the common cases:
+ * the sums unrolled, their row pointers in registers */
+#define LRN_HALF_LOOP(MODE, SH, EX)                                                \
         for (ptrdiff_t p = 0; p < m; p += VW) {                                    \
             ptrdiff_t rem = m - p;                                                 \
             VT v = F(vldr)(s.xj + p * s.sj, s.sj ? rem : VW), r = zero;            \
             F(vst)(s.sqo + p, v * v);                                              \
-            VT s_ = F(ptr_rows_sum)(qp + lg - sh, sh, p), l_ = s_;                 \
-            if (lg > sh) l_ = s_ + F(ptr_rows_sum)(qp, lg - sh, p);                \
+            VT s_ = F(ptr_rows_sum)(qp + (EX), (SH), p), l_ = s_;                  \
+            if (EX) l_ = s_ + F(ptr_rows_sum)(qp, (EX), p);                        \
             VT Aold = F(vld)(qao + p);                                             \
             F(vst)(qao + p, lo <= hi ? s_ : l_);                                   \
             if (s.crin) {                                                          \
@@ -714,9 +717,9 @@ static void F(across_bwd_rows_half)(const T *x, ptrdiff_t ldx, const T *g, ptrdi
                 F(vst)(s.slc + p, self);                                           \
             }                                                                      \
             F(vst)(s.rro + p, r);                                                  \
-            s_ = F(ptr_rows_sum)(rp + lg - sh, sh, p);                             \
+            s_ = F(ptr_rows_sum)(rp + (EX), (SH), p);                              \
             l_ = s_;                                                               \
-            if (lg > sh) l_ = s_ + F(ptr_rows_sum)(rp, lg - sh, p);                \
+            if (EX) l_ = s_ + F(ptr_rows_sum)(rp, (EX), p);                        \
             VT Bold = F(vld)(rbo + p);                                             \
             F(vst)(rbo + p, lo <= hi ? l_ : s_);                                   \
             if (s.yo) {                                                            \
@@ -724,8 +727,21 @@ static void F(across_bwd_rows_half)(const T *x, ptrdiff_t ldx, const T *g, ptrdi
                 F(vstr)(s.yo + p, d, rem);                                         \
             }                                                                      \
         }
+#define LRN_BWD_LOOP(MODE)                                                         \
+        switch (lg - sh <= 1 ? sh * 2 + (lg - sh) : -1) {                          \
+        case 8: LRN_HALF_LOOP(MODE, 4, 0) break;                                   \
+        case 9: LRN_HALF_LOOP(MODE, 4, 1) break;                                   \
+        case 10: LRN_HALF_LOOP(MODE, 5, 0) break;                                  \
+        case 11: LRN_HALF_LOOP(MODE, 5, 1) break;                                  \
+        case 12: LRN_HALF_LOOP(MODE, 6, 0) break;                                  \
+        case 13: LRN_HALF_LOOP(MODE, 6, 1) break;                                  \
+        case 14: LRN_HALF_LOOP(MODE, 7, 0) break;                                  \
+        case 15: LRN_HALF_LOOP(MODE, 7, 1) break;                                  \
+        default: LRN_HALF_LOOP(MODE, sh, lg - sh) break;                           \
+        }
         LRN_POW_SWITCH(LRN_BWD_LOOP)
 #undef LRN_BWD_LOOP
+#undef LRN_HALF_LOOP
     }
 }
 

@@ -92,6 +92,19 @@ def test_window(window, size, region, axis, dtype):
     check_backward(g, x, size=size, window=window, region=region, axis=axis, alpha=2.0)
 
 
+@pytest.mark.parametrize("beta", [0.75, 0.6])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_every_window_of_9_to_16_taps(dtype, beta):
+    """Across, NCHW: every (lo, hi) with 9 to 16 taps.  The kernel for these windows
+    has a copy of its loop for each common split (lo and hi equal or one apart) and
+    a general one for the rest: each must pick the right rows."""
+    x = random((2, 21, 5, 3), dtype, seed=11)
+    g = random((2, 21, 5, 3), dtype, seed=12)
+    for n in range(9, 17):
+        for lo in range(n):
+            check_backward(g, x, size=n, window=(lo, n - 1 - lo), alpha=2.0, beta=beta)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
 @pytest.mark.parametrize("region,axis", [("across", 1), ("across", -1), ("across", 2),
                                          ("within", 1), ("within", -1)])
