@@ -785,25 +785,38 @@ static void F(across_bwd_rows)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t 
             if (i != hi) qp[nq++] = sq + row;
             if (i != lo) rp[nr++] = rr + row;
         }
-#define LRN_BWD_LOOP(MODE)                                                         \
+#define LRN_ROWS_LOOP(MODE, NS)                                                    \
         for (ptrdiff_t p = 0; p < m; p += VW) {                                    \
             ptrdiff_t rem = m - p;                                                 \
             VT v = F(vldr)(s.xj + p * s.sj, s.sj ? rem : VW), r = zero;            \
             F(vst)(s.sqo + p, v * v);                                              \
             if (s.crin) {                                                          \
                 VT self, xv = F(vldr)(s.xc + p, rem);                              \
-                LRN_BWD_VALUE(MODE, F(ptr_rows_sum)(qp, nq, p), xv * xv, xv,       \
+                LRN_BWD_VALUE(MODE, F(ptr_rows_sum)(qp, (NS), p), xv * xv, xv,       \
                               F(vldr)(s.gc + p, rem), r, self);                    \
                 F(vst)(s.slc + p, self);                                           \
             }                                                                      \
             F(vst)(s.rro + p, r);                                                  \
             if (s.yo) {                                                            \
-                VT d = F(vld)(s.slo + p) - cv * F(vldr)(s.xo + p, rem) * F(ptr_rows_sum)(rp, nr, p); \
+                VT d = F(vld)(s.slo + p) - cv * F(vldr)(s.xo + p, rem) * F(ptr_rows_sum)(rp, (NS), p); \
                 F(vstr)(s.yo + p, d, rem);                                         \
             }                                                                      \
         }
+/* NS = n - 1 rows a sum (nq = nr), a constant for each n up to 8: the sums unrolled */
+#define LRN_BWD_LOOP(MODE)                                                         \
+        switch (nq) {                                                              \
+        case 0: LRN_ROWS_LOOP(MODE, 0) break;                                      \
+        case 1: LRN_ROWS_LOOP(MODE, 1) break;                                      \
+        case 2: LRN_ROWS_LOOP(MODE, 2) break;                                      \
+        case 3: LRN_ROWS_LOOP(MODE, 3) break;                                      \
+        case 4: LRN_ROWS_LOOP(MODE, 4) break;                                      \
+        case 5: LRN_ROWS_LOOP(MODE, 5) break;                                      \
+        case 6: LRN_ROWS_LOOP(MODE, 6) break;                                      \
+        default: LRN_ROWS_LOOP(MODE, 7) break;                                     \
+        }
         LRN_POW_SWITCH(LRN_BWD_LOOP)
 #undef LRN_BWD_LOOP
+#undef LRN_ROWS_LOOP
     }
 }
 
