@@ -175,12 +175,12 @@ static inline ptrdiff_t lrn_stream_margin(const lrn_job *J, ptrdiff_t cc)
     return (e * lrn_stream_unit(J, cc) + 15) / 16 * 16 + 16;
 }
 /* its scratch in elements: four padded line buffers and the rings (row sums of
- * squares; of r and t, backward) */
+ * squares; backward: of r, self, and the row sums of squares and r without the centre) */
 static inline ptrdiff_t lrn_stream_elems(const lrn_job *J, ptrdiff_t cc)
 {
     ptrdiff_t Wv = lrn_stream_pitch(J, cc), M = lrn_stream_margin(J, cc);
     ptrdiff_t nh = J->lo[0] + J->hi[0] + 1;
-    ptrdiff_t rows = nh + (J->backward ? nh + J->lo[0] + 2 : 0);
+    ptrdiff_t rows = nh + (J->backward ? 3 * nh + J->lo[0] + 2 : 0);
     return M + 4 * (Wv + M) + rows * Wv;
 }
 

@@ -1306,6 +1306,21 @@ static void F(last_axis)(T *out, const T *in, ptrdiff_t nseg, ptrdiff_t wp, ptrd
 #undef LRN_LAST_AXIS
 }
 
+/* last_axis on one line (wp positions) without the centre: out[q] = the sum of
+ * in[q + e unit] for e = -lo .. n - lo - 1 but e = 0, in that order (zero when n = 1) */
+static void F(last_axis_ex)(T *out, const T *in, ptrdiff_t wp, ptrdiff_t unit, ptrdiff_t n,
+                            ptrdiff_t lo)
+{
+    ptrdiff_t len = (wp - (n - 1)) * unit;
+    const T *base = in - lo * unit;
+    for (ptrdiff_t q = 0; q < len; q += VW) {
+        VT acc = F(vsplat)(0);
+        for (ptrdiff_t e = 0; e < lo; e++) acc += F(vld)(base + q + e * unit);
+        for (ptrdiff_t e = lo + 1; e < n; e++) acc += F(vld)(base + q + e * unit);
+        F(vst)(out + q, acc);
+    }
+}
+
 static void F(zero_gaps)(T *buf, ptrdiff_t nseg, ptrdiff_t last, ptrdiff_t wp, ptrdiff_t unit)
 {
     size_t gap = (size_t)((wp - last) * unit) * sizeof(T);
@@ -1341,22 +1356,27 @@ static void F(within_bwd_tail)(const lrn_job *J, const T *x, const T *g, T *y, T
  * The squares of line j go into a zero-padded line buffer, and their horizontal
  * window sums (last_axis on that one line) into slot j of a ring of nh
  * rows; line i's vertical window adds the rows i - lo .. i + hi of the ring in
- * that order (clipped at the edges).  The backward forms r = g x t (a / s) of line
- * i as soon as its window is complete, puts r's mirrored horizontal sums in a
- * second ring and t in a third, and writes dx of line i - lo once that line's
- * mirrored vertical window is complete.  The rings stay in L1 or L2: x and g are
+ * that order (clipped at the edges).  The backward takes each pixel's own term out
+ * of both window sums, as across channels (LRN_BWD_VALUE): a line's horizontal sums
+ * without the centre go into a ring of their own, and Q of line i adds the other
+ * lines' rows, then line i's row without the centre.  It forms r and self of line i
+ * as soon as its window is complete, puts r's mirrored horizontal sums (with and
+ * without the centre) in two more rings and self in a fifth, and writes dx of line
+ * i - lo once that line's mirrored vertical window is complete, its sum of r formed
+ * like Q.  The rings stay in L1 or L2: x and g are
  * read from memory once and y written once, where the buffered planes read them
  * two and three times.  Every value is summed in the same order in both layouts:
  * NCHW and NHWC give the same bits. */
 
-/* the rows lo .. hi of a ring of n rows of pitch Wv, clipped to [0, H) */
+/* the rows lo .. hi of a ring of n rows of pitch Wv, clipped to [0, H), but row
+ * ex (-1: none) */
 static inline int F(ring_rows)(const T **rows, const T *ring, ptrdiff_t n, ptrdiff_t Wv,
-                               ptrdiff_t lo, ptrdiff_t hi, ptrdiff_t H)
+                               ptrdiff_t lo, ptrdiff_t hi, ptrdiff_t H, ptrdiff_t ex)
 {
     int c = 0;
     ptrdiff_t j = lo < 0 ? 0 : lo, e = hi < H ? hi : H - 1, slot = j % n;
     for (; j <= e; j++) {          /* one division a call: slot = j mod n */
-        rows[c++] = ring + slot * Wv;
+        if (j != ex) rows[c++] = ring + slot * Wv;
         if (++slot == n) slot = 0;
     }
     return c;
@@ -1413,8 +1433,10 @@ static inline void F(stream_lines)(const lrn_job *J, const T *x, const T *g, T *
     ptrdiff_t rp = Wv + M;
     T *sq = mem + M, *rr = sq + 2 * rp;
     T *hs = sq + 4 * rp;
+    ptrdiff_t nt = loh + 2;                             /* rows of self held */
     T *hr = hs + nh * Wv, *tr = hr + nh * Wv;           /* backward */
-    ptrdiff_t nt = loh + 2;                             /* rows of t held */
+    T *hx = tr + nt * Wv, *hrx = hx + nh * Wv;
+    const VT c1v = F(vsplat)((T)(1.0 - 2.0 * J->beta)), one = F(vsplat)(1);
     const T *rows[LRN_CL_MAXN];
     ptrdiff_t end = H + 1 + hih + (J->backward ? 1 + loh : 0);
     for (ptrdiff_t j = 0; j < end; j++) {
@@ -1424,12 +1446,15 @@ static inline void F(stream_lines)(const lrn_job *J, const T *x, const T *g, T *
             LRN_STREAM_LINE({ VT v = F(vldr)(xr + ox, rem); F(vstr)(row + bo, v * v, rem); })
         }
         ptrdiff_t jj = j - 1;                           /* line jj's horizontal sums */
-        if (jj >= 0 && jj < H)
+        if (jj >= 0 && jj < H) {
             F(last_axis)(hs + jj % nh * Wv, sq + (jj & 1) * rp, 1, W + nw - 1, u, nw, low);
+            if (J->backward)
+                F(last_axis_ex)(hx + jj % nh * Wv, sq + (jj & 1) * rp, W + nw - 1, u, nw, low);
+        }
         ptrdiff_t i = jj - hih;                         /* line i's window is complete */
         if (i >= 0 && i < H) {
             const T *xr = x + i * sx;
-            int c = F(ring_rows)(rows, hs, nh, Wv, i - loh, i + hih, H);
+            int c = F(ring_rows)(rows, hs, nh, Wv, i - loh, i + hih, H, J->backward ? i : -1);
             if (!J->backward) {
                 T *yr = y + i * sy;
                 LRN_STREAM_LINE({
@@ -1438,34 +1463,37 @@ static inline void F(stream_lines)(const lrn_job *J, const T *x, const T *g, T *
                 })
                 continue;
             }
+            rows[c++] = hx + i % nh * Wv;       /* Q: the other lines, this one's others */
             const T *gr = g + i * sg;
             T *tslot = tr + i % nt * Wv, *row = rr + (i & 1) * rp;
             LRN_STREAM_LINE({
-                VT sv = kv + av * F(rows_sum)(rows, c, bo);
-                VT tv = VPOWM(sv, mode);
+                VT self; VT r; VT xv = F(vldr)(xr + ox, rem);   /* (macro argument: no commas) */
+                LRN_BWD_VALUE(mode, F(rows_sum)(rows, c, bo), xv * xv, xv,
+                              F(vldr)(gr + og, rem), r, self);
                 /* whole vectors where the ring row has room (planar: always): the
-                 * dx pass loads t as whole vectors loh + 1 lines later, and a load
+                 * dx pass loads self as whole vectors loh + 1 lines later, and a load
                  * overlapping a masked store waits for it (with rows_sum's
                  * unrolling, 8x96x55x55 NCHW backward, 1 thread, beta 0.75:
                  * 4.8 -> 3.9 ms) */
-                if (bo + (ptrdiff_t)VW <= Wv) F(vst)(tslot + bo, tv);
-                else F(vstr)(tslot + bo, tv, rem);
-                F(vstr)(row + bo, F(vldr)(gr + og, rem) * (F(vldr)(xr + ox, rem) * tv)
-                                  * VAOVER(sv, mode), rem);
+                if (bo + (ptrdiff_t)VW <= Wv) F(vst)(tslot + bo, self);
+                else F(vstr)(tslot + bo, self, rem);
+                F(vstr)(row + bo, r, rem);
             })
         }
         if (!J->backward) continue;
         ptrdiff_t ii = i - 1;                           /* r's mirrored horizontal sums */
-        if (ii >= 0 && ii < H)
+        if (ii >= 0 && ii < H) {
             F(last_axis)(hr + ii % nh * Wv, rr + (ii & 1) * rp, 1, W + nw - 1, u, nw, hiw);
+            F(last_axis_ex)(hrx + ii % nh * Wv, rr + (ii & 1) * rp, W + nw - 1, u, nw, hiw);
+        }
         ptrdiff_t d = ii - loh;                         /* line d's dx is complete */
         if (d >= 0 && d < H) {
-            const T *xr = x + d * sx, *gr = g + d * sg, *tslot = tr + d % nt * Wv;
+            const T *xr = x + d * sx, *tslot = tr + d % nt * Wv;
             T *yr = y + d * sy;
-            int c = F(ring_rows)(rows, hr, nh, Wv, d - hih, d + loh, H);
+            int c = F(ring_rows)(rows, hr, nh, Wv, d - hih, d + loh, H, d);
+            rows[c++] = hrx + d % nh * Wv;      /* R: the other lines, this one's others */
             LRN_STREAM_LINE({
-                VT dv = F(vldr)(gr + og, rem) * F(vld)(tslot + bo)
-                        - cv * F(vldr)(xr + ox, rem) * F(rows_sum)(rows, c, bo);
+                VT dv = F(vld)(tslot + bo) - cv * F(vldr)(xr + ox, rem) * F(rows_sum)(rows, c, bo);
                 F(vstr)(yr + oy, dv, rem);
             })
         }
