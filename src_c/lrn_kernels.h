@@ -1306,19 +1306,38 @@ static void F(last_axis)(T *out, const T *in, ptrdiff_t nseg, ptrdiff_t wp, ptrd
 #undef LRN_LAST_AXIS
 }
 
-/* last_axis on one line (wp positions) without the centre: out[q] = the sum of
- * in[q + e unit] for e = -lo .. n - lo - 1 but e = 0, in that order (zero when n = 1) */
-static void F(last_axis_ex)(T *out, const T *in, ptrdiff_t wp, ptrdiff_t unit, ptrdiff_t n,
-                            ptrdiff_t lo)
+/* last_axis on one line (wp positions), with and without the centre, in one pass:
+ * ex[q] = the sum of in[q + e unit] for e = -lo .. n - lo - 1 but e = 0, in that
+ * order, starting from zero (zero when n = 1), and out[q] = ex[q] + in[q]; the
+ * frameworks' windows up to 7 taps unrolled */
+static void F(last_axis_ex)(T *out, T *ex, const T *in, ptrdiff_t wp, ptrdiff_t unit,
+                            ptrdiff_t n, ptrdiff_t lo)
 {
     ptrdiff_t len = (wp - (n - 1)) * unit;
     const T *base = in - lo * unit;
-    for (ptrdiff_t q = 0; q < len; q += VW) {
-        VT acc = F(vsplat)(0);
-        for (ptrdiff_t e = 0; e < lo; e++) acc += F(vld)(base + q + e * unit);
-        for (ptrdiff_t e = lo + 1; e < n; e++) acc += F(vld)(base + q + e * unit);
-        F(vst)(out + q, acc);
+#define LRN_LAST_AXIS_EX(N, LO)                                                    \
+    for (ptrdiff_t q = 0; q < len; q += VW) {                                      \
+        VT acc = F(vsplat)(0);                                                     \
+        _Pragma("GCC unroll 16")                                                   \
+        for (ptrdiff_t e = 0; e < (LO); e++) acc += F(vld)(base + q + e * unit);   \
+        _Pragma("GCC unroll 16")                                                   \
+        for (ptrdiff_t e = (LO) + 1; e < (N); e++) acc += F(vld)(base + q + e * unit); \
+        F(vst)(ex + q, acc);                                                       \
+        F(vst)(out + q, acc + F(vld)(in + q));                                     \
     }
+    switch (n * 16 + lo) {     /* lo < n <= LRN_CL_MAXN = 16: one key per window */
+    case 2 * 16 + 0: LRN_LAST_AXIS_EX(2, 0) break;
+    case 2 * 16 + 1: LRN_LAST_AXIS_EX(2, 1) break;
+    case 3 * 16 + 1: LRN_LAST_AXIS_EX(3, 1) break;
+    case 4 * 16 + 1: LRN_LAST_AXIS_EX(4, 1) break;
+    case 4 * 16 + 2: LRN_LAST_AXIS_EX(4, 2) break;
+    case 5 * 16 + 2: LRN_LAST_AXIS_EX(5, 2) break;
+    case 6 * 16 + 2: LRN_LAST_AXIS_EX(6, 2) break;
+    case 6 * 16 + 3: LRN_LAST_AXIS_EX(6, 3) break;
+    case 7 * 16 + 3: LRN_LAST_AXIS_EX(7, 3) break;
+    default: LRN_LAST_AXIS_EX(n, lo) break;
+    }
+#undef LRN_LAST_AXIS_EX
 }
 
 static void F(zero_gaps)(T *buf, ptrdiff_t nseg, ptrdiff_t last, ptrdiff_t wp, ptrdiff_t unit)
@@ -1447,9 +1466,11 @@ static inline void F(stream_lines)(const lrn_job *J, const T *x, const T *g, T *
         }
         ptrdiff_t jj = j - 1;                           /* line jj's horizontal sums */
         if (jj >= 0 && jj < H) {
-            F(last_axis)(hs + jj % nh * Wv, sq + (jj & 1) * rp, 1, W + nw - 1, u, nw, low);
             if (J->backward)
-                F(last_axis_ex)(hx + jj % nh * Wv, sq + (jj & 1) * rp, W + nw - 1, u, nw, low);
+                F(last_axis_ex)(hs + jj % nh * Wv, hx + jj % nh * Wv, sq + (jj & 1) * rp,
+                                W + nw - 1, u, nw, low);
+            else
+                F(last_axis)(hs + jj % nh * Wv, sq + (jj & 1) * rp, 1, W + nw - 1, u, nw, low);
         }
         ptrdiff_t i = jj - hih;                         /* line i's window is complete */
         if (i >= 0 && i < H) {
@@ -1482,9 +1503,9 @@ static inline void F(stream_lines)(const lrn_job *J, const T *x, const T *g, T *
         }
         if (!J->backward) continue;
         ptrdiff_t ii = i - 1;                           /* r's mirrored horizontal sums */
-        if (ii >= 0 && ii < H) {
-            F(last_axis)(hr + ii % nh * Wv, rr + (ii & 1) * rp, 1, W + nw - 1, u, nw, hiw);
-            F(last_axis_ex)(hrx + ii % nh * Wv, rr + (ii & 1) * rp, W + nw - 1, u, nw, hiw);
+        if (ii >= 0 && ii < H) {        /* (the sums with the centre: the others' part plus it) */
+            F(last_axis_ex)(hr + ii % nh * Wv, hrx + ii % nh * Wv, rr + (ii & 1) * rp,
+                            W + nw - 1, u, nw, hiw);
         }
         ptrdiff_t d = ii - loh;                         /* line d's dx is complete */
         if (d >= 0 && d < H) {
