@@ -23,8 +23,23 @@ def _spatial_axes(ndim, axis):
 
 def _window_sum(v, axes, before, after, centre=True):
     """Sum of v over [i - before, i + after] along every axis in axes (zero padded),
-    summing the shifted copies directly; without i itself if not centre (one axis)."""
-    assert centre or len(axes) == 1
+    summing the shifted copies directly; without i itself if not centre."""
+    if not centre and len(axes) > 1:
+        # every offset of the window but (0, ..., 0), one shifted copy each (the
+        # offsets past an axis's length reach only zeros)
+        pad = [(0, 0)] * v.ndim
+        for ax in axes:
+            pad[ax] = (min(before, v.shape[ax] - 1), min(after, v.shape[ax] - 1))
+        p = np.pad(v, pad)
+        acc = np.zeros_like(v)
+        for offs in itertools.product(*[range(-pad[ax][0], pad[ax][1] + 1) for ax in axes]):
+            if any(offs):
+                src = [slice(None)] * v.ndim
+                for ax, off in zip(axes, offs):
+                    start = pad[ax][0] + off
+                    src[ax] = slice(start, start + v.shape[ax])
+                acc += p[tuple(src)]
+        return acc
     out = v
     for ax in axes:
         n = v.shape[ax]
@@ -73,8 +88,8 @@ def lrn_backward(grad_y, x, size=5, alpha=1e-4, beta=0.75, k=1.0, *, axis=1,
     """dL/dx given dL/dy, the exact gradient, in float64:
     dx = g s^-beta - 2 alpha beta / D * x * sum_{j : i in W(j)} g_j y_j / s_j.
 
-    Across channels, i's own term is taken apart (as lrn_fast does): with Q the
-    window's other squares and a = alpha / D,
+    i's own term is taken apart (as lrn_fast does): with Q the window's other
+    squares and a = alpha / D,
     dx_i = g_i t_i (k / s_i + (Q_i + (1 - 2 beta) x_i^2) a / s_i)
            - 2 beta x_i sum_{j : i in W(j), j != i} g_j t_j x_j a / s_j.
     The same value where everything is finite; where a term is infinite the two
@@ -85,26 +100,19 @@ def lrn_backward(grad_y, x, size=5, alpha=1e-4, beta=0.75, k=1.0, *, axis=1,
     g = np.asarray(grad_y, dtype=np.float64)
     if beta == 0:
         return g.copy()
-    if region == "across":
-        a = alpha / divisor
-        sq = x * x
-        q = _window_sum(sq, axes, before, after, centre=False)
-        with np.errstate(all="ignore"):
-            s = k + a * (q + sq)
-            t = s ** -beta
-            inv = 1.0 / s
-            w = np.minimum(q, np.finfo(np.float64).max) + (1.0 - 2.0 * beta) * sq
-            gt = g * t
-            r = gt * (x * (a * inv))
-            back = _window_sum(r, axes, after, before, centre=False)
-            return gt * (k * inv + w * (a * inv)) - 2.0 * beta * x * back
-    s = k + (alpha / divisor) * _window_sum(x * x, axes, before, after)
+    a = alpha / divisor
+    sq = x * x
+    q = _window_sum(sq, axes, before, after, centre=False)
     with np.errstate(all="ignore"):
+        s = k + a * (q + sq)
         t = s ** -beta
-        r = g * (x * t) / s
+        inv = 1.0 / s
+        w = np.minimum(q, np.finfo(np.float64).max) + (1.0 - 2.0 * beta) * sq
+        gt = g * t
+        r = gt * (x * (a * inv))
         # the transposed window: j in [i - after, i + before]
-        back = _window_sum(r, axes, after, before)
-        return g * t - (2.0 * alpha * beta / divisor) * x * back
+        back = _window_sum(r, axes, after, before, centre=False)
+        return gt * (k * inv + w * (a * inv)) - 2.0 * beta * x * back
 
 
 def lrn_loop(x, size=5, alpha=1e-4, beta=0.75, k=1.0, *, axis=1, region="across", window=None):

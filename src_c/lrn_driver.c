@@ -207,7 +207,7 @@ int lrn_plan(lrn_job *J, int nthreads)
             ptrdiff_t n = J->lo[d - 2] + J->hi[d - 2] + 1;
             if (n > nmax) nmax = n;
         }
-        size_t planes = J->backward ? 3 : 2;
+        size_t planes = J->backward ? 4 : 2;
         int planar = lrn_within_planar(J);
         ptrdiff_t cc = (ptrdiff_t)(LRN_WITHIN_BUDGET / (planes * esz * (size_t)(P > 0 ? P : 1)));
         if (cc > 64) cc = 64;

@@ -197,10 +197,12 @@ static void F(stream_close)(F(stream) *st, ptrdiff_t o)
     }
 }
 
-/* Box sum along an axis, in place: rows [0, L) of length m, row stride ld.
- * out[c] = sum of in[c - lo .. c + hi] (clipped). */
-static void F(box_rows)(T *v, ptrdiff_t ld, ptrdiff_t L, ptrdiff_t m,
-                        ptrdiff_t lo, ptrdiff_t hi, T *mem)
+/* Box sum along an axis: rows [0, L) of length m, row stride ld; out[c] = the sum
+ * of in[c - lo .. c + hi] (clipped), or with `add`, out[c] plus that sum.  lo or hi
+ * may be -1: the window of n = lo + hi + 1 >= 1 taps then lies beside c, not over
+ * it.  out may be in when hi >= 0 (row c is read before out[c] is written). */
+static void F(box_rows_to)(T *out, const T *in, ptrdiff_t ld, ptrdiff_t L, ptrdiff_t m,
+                           ptrdiff_t lo, ptrdiff_t hi, int add, T *mem)
 {
     F(stream) st;
     ptrdiff_t n = lo + hi + 1;
@@ -208,28 +210,35 @@ static void F(box_rows)(T *v, ptrdiff_t ld, ptrdiff_t L, ptrdiff_t m,
     for (ptrdiff_t u = 0; u < L + n - 1; u++) {
         ptrdiff_t j = u - lo, o = u % n, c = u - n + 1;
         T *slot = st.buf + o * m, *nxt = slot + m, *pre = st.pre;
-        const T *in = (j >= 0 && j < L) ? v + j * ld : st.buf + n * m;   /* zero row */
+        const T *iv = (j >= 0 && j < L) ? in + j * ld : st.buf + n * m;   /* zero row */
         if (c >= 0) {
-            T *out = v + c * ld;
+            T *ov = out + c * ld;
 #pragma GCC ivdep
             for (ptrdiff_t p = 0; p < m; p++) {
-                T val = in[p];
+                T val = iv[p];
                 T s = (o ? pre[p] : (T)0) + val;   /* a new block restarts the prefix */
                 slot[p] = val;
                 pre[p] = s;
-                out[p] = nxt[p] + s;
+                ov[p] = add ? ov[p] + (nxt[p] + s) : nxt[p] + s;
             }
         }
         else {
 #pragma GCC ivdep
             for (ptrdiff_t p = 0; p < m; p++) {
-                T val = in[p];
+                T val = iv[p];
                 slot[p] = val;
                 pre[p] = (o ? pre[p] : (T)0) + val;
             }
         }
         F(stream_close)(&st, o);
     }
+}
+
+/* Box sum along an axis, in place. */
+static void F(box_rows)(T *v, ptrdiff_t ld, ptrdiff_t L, ptrdiff_t m,
+                        ptrdiff_t lo, ptrdiff_t hi, T *mem)
+{
+    F(box_rows_to)(v, v, ld, L, m, lo, hi, 0, mem);
 }
 
 /* ---- across channels, forward, on rows of m contiguous pixels --------------
@@ -1248,14 +1257,12 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
         }                                                                          \
     } while (0)
 
-/* Box sum of the buffer along every spatial axis, with the taps given per axis
- * (swap = 1 mirrors them, for the backward). */
 /* Box sum of the buffer along every spatial axis but the last, with the taps
- * given per axis (swap = 1 mirrors them, for the backward); with `shifted` = 0
- * the last axis too (interleaved layout, long windows).  A line of the last axis
- * holds wp positions (last values and the zero gap) of cc values in both layouts. */
+ * given per axis; with `shifted` = 0 the last axis too (interleaved layout, long
+ * windows).  A line of the last axis holds wp positions (last values and the zero
+ * gap) of cc values in both layouts. */
 static void F(box_all)(const lrn_job *J, T *buf, ptrdiff_t cc, int shifted, ptrdiff_t wp,
-                       int swap, T *mem)
+                       T *mem)
 {
     int nsp = J->ndim - 2;
     ptrdiff_t lines = 1;
@@ -1264,7 +1271,7 @@ static void F(box_all)(const lrn_job *J, T *buf, ptrdiff_t cc, int shifted, ptrd
     ptrdiff_t inner = shifted ? wp * cc : cc;     /* values per step along the axis */
     for (int d = nsp - 1 - (shifted ? 1 : 0); d >= 0; d--) {
         ptrdiff_t L = J->shape[d + 2];
-        ptrdiff_t lo = swap ? J->hi[d] : J->lo[d], hi = swap ? J->lo[d] : J->hi[d];
+        ptrdiff_t lo = J->lo[d], hi = J->hi[d];
         ptrdiff_t outer = total / (L * inner);
         if (lo + hi > 0) {
             for (ptrdiff_t ob = 0; ob < outer; ob++)
@@ -1306,14 +1313,14 @@ static void F(last_axis)(T *out, const T *in, ptrdiff_t nseg, ptrdiff_t wp, ptrd
 #undef LRN_LAST_AXIS
 }
 
-/* last_axis on one line (wp positions), with and without the centre, in one pass:
- * ex[q] = the sum of in[q + e unit] for e = -lo .. n - lo - 1 but e = 0, in that
- * order, starting from zero (zero when n = 1), and out[q] = ex[q] + in[q]; the
- * frameworks' windows up to 7 taps unrolled */
-static void F(last_axis_ex)(T *out, T *ex, const T *in, ptrdiff_t wp, ptrdiff_t unit,
-                            ptrdiff_t n, ptrdiff_t lo)
+/* last_axis with and without the centre, in one pass: ex[q] = the sum of
+ * in[q + e unit] for e = -lo .. n - lo - 1 but e = 0, in that order, starting from
+ * zero (zero when n = 1), and out[q] = ex[q] + in[q]; the frameworks' windows up
+ * to 7 taps unrolled */
+static void F(last_axis_ex)(T *out, T *ex, const T *in, ptrdiff_t nseg, ptrdiff_t wp,
+                            ptrdiff_t unit, ptrdiff_t n, ptrdiff_t lo)
 {
-    ptrdiff_t len = (wp - (n - 1)) * unit;
+    ptrdiff_t len = (nseg * wp - (n - 1)) * unit;
     const T *base = in - lo * unit;
 #define LRN_LAST_AXIS_EX(N, LO)                                                    \
     for (ptrdiff_t q = 0; q < len; q += VW) {                                      \
@@ -1348,23 +1355,141 @@ static void F(zero_gaps)(T *buf, ptrdiff_t nseg, ptrdiff_t last, ptrdiff_t wp, p
     for (ptrdiff_t sg = 0; sg < nseg; sg++) memset(buf + (sg * wp + last) * unit, 0, gap);
 }
 
-/* The backward after r = g x t (a / s) is in S: r summed over the mirrored
- * window, then dx = g t - 2 beta x (that sum). */
-static void F(within_bwd_tail)(const lrn_job *J, const T *x, const T *g, T *y, T *S,
-                               const T *t, T *P0, ptrdiff_t cc, ptrdiff_t P, ptrdiff_t wp,
-                               T coef, T *mem)
+/* E[c] += the sum of z[c + e] over e = -lo .. hi but 0 (clipped to [0, L)), in
+ * that order, for the outer blocks of L rows of `inner` values; direct sums (n up
+ * to LRN_CL_MAXN taps).  z's rows are read as whole vectors (the planes' slack). */
+static void F(ex_rows_direct)(T *E, const T *z, ptrdiff_t L, ptrdiff_t inner,
+                              ptrdiff_t outer, ptrdiff_t lo, ptrdiff_t hi)
 {
-    int nsp = J->ndim - 2, planar = lrn_within_planar(J), shifted = lrn_within_shifted(J);
-    ptrdiff_t last = J->shape[J->ndim - 1], lo = J->lo[nsp - 1], hi = J->hi[nsp - 1];
-    ptrdiff_t unit = planar ? 1 : cc, nseg = planar ? P / last * cc : P / last;
-    T *Rs = S;
-    if (shifted) {
-        F(zero_gaps)(S, nseg, last, wp, unit);
-        F(last_axis)(P0, S, nseg, wp, unit, lo + hi + 1, hi);   /* mirrored: hi before */
-        Rs = P0;
+    const T *ps[LRN_CL_MAXN];
+    for (ptrdiff_t ob = 0; ob < outer; ob++)
+        for (ptrdiff_t c = 0; c < L; c++) {
+            ptrdiff_t np = 0, j = c - lo < 0 ? 0 : c - lo, e = c + hi < L ? c + hi : L - 1;
+            for (; j <= e; j++)
+                if (j != c) ps[np++] = z + (ob * L + j) * inner;
+            T *ev = E + (ob * L + c) * inner;
+            if (np)
+                for (ptrdiff_t p = 0; p < inner; p += VW)
+                    F(vstr)(ev + p, F(vldr)(ev + p, inner - p) + F(ptr_rows_sum)(ps, np, p),
+                            inner - p);
+        }
+}
+
+/* The window sums without the centre over every spatial axis: E = the sum of Z0
+ * over the window's offsets but (0, ..., 0), with the taps given per axis (swap = 1
+ * mirrors them).  With X_i the box along axis i without its centre tap, the sum
+ * over the offsets nonzero somewhere in the axes done so far grows axis by axis as
+ * E' = E + X_i(E + Z0), from E = 0: no difference is ever taken, so a pixel that
+ * dominates its window leaves no rounding of its own in the others' sum.  With
+ * `shifted`, the last axis is a shifted sum over the zero-gapped plane (Z0's gaps
+ * and front zero) that leaves E + Z0 in Z as well; the others are direct sums up to
+ * LRN_CL_MAXN taps, else running sums of the taps before and of those after.
+ * Z: a scratch plane. */
+static void F(ex_all)(const lrn_job *J, T *E, const T *Z0, T *Z, ptrdiff_t cc, ptrdiff_t P,
+                      ptrdiff_t wp, int swap, T *mem)
+{
+    int d = J->ndim - 3, planar = lrn_within_planar(J);
+    ptrdiff_t last = J->shape[J->ndim - 1], total = P / last * wp * cc, inner = cc;
+    const T *z = Z0;                    /* E + Z0 (E = 0 at first) */
+    if (lrn_within_shifted(J)) {
+        ptrdiff_t unit = planar ? 1 : cc, nseg = planar ? P / last * cc : P / last;
+        F(last_axis_ex)(Z, E, Z0, nseg, wp, unit, J->lo[d] + J->hi[d] + 1,
+                        swap ? J->hi[d] : J->lo[d]);
+        z = Z;
+        inner = wp * cc;
+        d--;
     }
-    F(box_all)(J, Rs, cc, shifted, wp, 1, mem);
-    LRN_FOR_BLOCK(J, cc, planar, wp, { y[oy] = g[og] * t[bi] - coef * x[ox] * Rs[bi]; });
+    else
+        memset(E, 0, (size_t)total * sizeof(T));
+    for (; d >= 0; d--) {
+        ptrdiff_t L = J->shape[d + 2], outer = total / (L * inner);
+        ptrdiff_t lo = swap ? J->hi[d] : J->lo[d], hi = swap ? J->lo[d] : J->hi[d];
+        if (lo + hi > 0) {
+            if (!z) {
+#pragma GCC ivdep
+                for (ptrdiff_t i = 0; i < total; i++) Z[i] = E[i] + Z0[i];
+                z = Z;
+            }
+            if (lo + hi + 1 <= LRN_CL_MAXN)
+                F(ex_rows_direct)(E, z, L, inner, outer, lo, hi);
+            else
+                for (ptrdiff_t ob = 0; ob < outer; ob++)
+                    for (ptrdiff_t c0 = 0; c0 < inner; c0 += LRN_BOX_COLS) {
+                        ptrdiff_t mm = inner - c0 < LRN_BOX_COLS ? inner - c0 : LRN_BOX_COLS;
+                        ptrdiff_t off = ob * L * inner + c0;
+                        if (lo) F(box_rows_to)(E + off, z + off, inner, L, mm, lo, -1, 1, mem);
+                        if (hi) F(box_rows_to)(E + off, z + off, inner, L, mm, -1, hi, 1, mem);
+                    }
+            z = NULL;                   /* E moved on */
+        }
+        inner *= L;
+    }
+}
+
+/* The backward on the buffered planes P0 .. P3, the squares of x in P0 (gaps
+ * zero): each pixel's own term out of both window sums, as across channels
+ * (LRN_BWD_VALUE).  Q, the squares' sum without the centre (ex_all), into P1;
+ * self of every pixel over Q, its r over the squares; R, r's mirrored sum without
+ * the centre, into P2; dx = self - 2 beta x R. */
+static void F(within_bwd)(const lrn_job *J, const T *x, const T *g, T *y, T *P0,
+                          ptrdiff_t plane, ptrdiff_t cc, ptrdiff_t P, ptrdiff_t wp,
+                          const F(gpow) *pw, T *mem)
+{
+    int planar = lrn_within_planar(J), pow_mode = J->pow_mode;
+    T *P1 = P0 + plane, *P2 = P1 + plane, *P3 = P2 + plane;
+    ptrdiff_t last = J->shape[J->ndim - 1], tot = P / last * wp * cc;
+    T coef = (T)(2.0 * J->beta);
+    const VT av = F(vsplat)((T)J->alpha_d), kv = F(vsplat)((T)J->k), cv = F(vsplat)(coef);
+    const VT c1v = F(vsplat)((T)(1.0 - 2.0 * J->beta)), one = F(vsplat)(1);
+    F(ex_all)(J, P1, P0, P2, cc, P, wp, 0, mem);
+    /* runs of at least 8 values read in place, else gathered (runs of 3 channels,
+     * 32x112x112x3 NHWC, as masked vectors: 1.8 times the time) */
+    int unit = lrn_within_unit(J, planar) && (planar ? last : cc) >= 8;
+    if (unit) {
+#define LRN_WITHIN_VALUE(MODE)                                                     \
+        LRN_FOR_RUNS(J, cc, planar, wp, {                                          \
+            for (ptrdiff_t i = 0; i < len; i += VW) {                              \
+                ptrdiff_t rem = len - i;                                           \
+                VT self; VT r; VT xv = F(vldr)(x + ox + i, rem);                   \
+                LRN_BWD_VALUE(MODE, F(vldr)(P1 + bi + i, rem), xv * xv, xv,        \
+                              F(vldr)(g + og + i, rem), r, self);                  \
+                F(vstr)(P1 + bi + i, self, rem);                                   \
+                F(vstr)(P0 + bi + i, r, rem);                                      \
+            }                                                                      \
+        });
+        LRN_POW_SWITCH(LRN_WITHIN_VALUE)
+#undef LRN_WITHIN_VALUE
+    }
+    else {
+        /* x and g gathered into the buffer's layout first (x beside, g over the
+         * squares), then the same vectors over the whole buffer */
+        LRN_FOR_BLOCK(J, cc, planar, wp, { P2[bi] = x[ox]; P0[bi] = g[og]; });
+#define LRN_WITHIN_VALUE(MODE)                                                     \
+        for (ptrdiff_t i = 0; i < tot; i += VW) {                                  \
+            ptrdiff_t rem = tot - i;                                               \
+            VT self; VT r; VT xv = F(vldr)(P2 + i, rem);                           \
+            LRN_BWD_VALUE(MODE, F(vldr)(P1 + i, rem), xv * xv, xv, F(vldr)(P0 + i, rem), \
+                          r, self);                                                \
+            F(vstr)(P1 + i, self, rem);                                            \
+            F(vstr)(P0 + i, r, rem);                                               \
+        }
+        LRN_POW_SWITCH(LRN_WITHIN_VALUE)
+#undef LRN_WITHIN_VALUE
+    }
+    if (lrn_within_shifted(J))
+        F(zero_gaps)(P0, planar ? P / last * cc : P / last, last, wp, planar ? 1 : cc);
+    F(ex_all)(J, P2, P0, P3, cc, P, wp, 1, mem);
+    if (unit)
+        LRN_FOR_RUNS(J, cc, planar, wp, {
+            for (ptrdiff_t i = 0; i < len; i += VW) {
+                ptrdiff_t rem = len - i;
+                VT dv = F(vldr)(P1 + bi + i, rem)
+                        - cv * F(vldr)(x + ox + i, rem) * F(vldr)(P2 + bi + i, rem);
+                F(vstr)(y + oy + i, dv, rem);
+            }
+        });
+    else
+        LRN_FOR_BLOCK(J, cc, planar, wp, { y[oy] = P1[bi] - coef * x[ox] * P2[bi]; });
 }
 
 /* ---- within, two spatial axes streamed line by line (lrn_within_stream) -------
@@ -1468,7 +1593,7 @@ static inline void F(stream_lines)(const lrn_job *J, const T *x, const T *g, T *
         if (jj >= 0 && jj < H) {
             if (J->backward)
                 F(last_axis_ex)(hs + jj % nh * Wv, hx + jj % nh * Wv, sq + (jj & 1) * rp,
-                                W + nw - 1, u, nw, low);
+                                1, W + nw - 1, u, nw, low);
             else
                 F(last_axis)(hs + jj % nh * Wv, sq + (jj & 1) * rp, 1, W + nw - 1, u, nw, low);
         }
@@ -1505,7 +1630,7 @@ static inline void F(stream_lines)(const lrn_job *J, const T *x, const T *g, T *
         ptrdiff_t ii = i - 1;                           /* r's mirrored horizontal sums */
         if (ii >= 0 && ii < H) {        /* (the sums with the centre: the others' part plus it) */
             F(last_axis_ex)(hr + ii % nh * Wv, hrx + ii % nh * Wv, rr + (ii & 1) * rp,
-                            W + nw - 1, u, nw, hiw);
+                            1, W + nw - 1, u, nw, hiw);
         }
         ptrdiff_t d = ii - loh;                         /* line d's dx is complete */
         if (d >= 0 && d < H) {
@@ -1558,7 +1683,7 @@ static void F(within_item)(const lrn_job *J, ptrdiff_t item, void *work)
         F(within_stream)(J, x, g, y, cc, (T *)work);
         return;
     }
-    T a = (T)J->alpha_d, k = (T)J->k, coef = (T)(2.0 * J->beta);
+    T a = (T)J->alpha_d, k = (T)J->k;
     int pow_mode = J->pow_mode;
     F(gpow) pw_, *pw = &pw_;
     F(gpow_init)(pw, J->beta, J->beta_parity);
@@ -1570,62 +1695,40 @@ static void F(within_item)(const lrn_job *J, ptrdiff_t item, void *work)
     ptrdiff_t wp = shifted ? last + nl - 1 : last, unit = planar ? 1 : cc;
     ptrdiff_t nseg = planar ? P / last * cc : P / last;       /* lines of the last axis */
     ptrdiff_t plane = lrn_within_plane(J, J->tile), front = shifted ? (nl - 1) * unit : 0;
-    T *P0 = (T *)work + front, *P1 = P0 + plane, *P2 = P1 + plane;
-    T *mem = (T *)work + plane * (J->backward ? 3 : 2);
+    T *P0 = (T *)work + front, *P1 = P0 + plane;
+    T *mem = (T *)work + plane * (J->backward ? 4 : 2);
     ptrdiff_t tot = P / last * wp * cc;
     T *S = P0;
     LRN_FOR_BLOCK(J, cc, planar, wp, { P0[bi] = x[ox] * x[ox]; });
+    if (shifted) F(zero_gaps)(P0, nseg, last, wp, unit);
+    if (J->backward) {
+        F(within_bwd)(J, x, g, y, P0, plane, cc, P, wp, pw, mem);
+        return;
+    }
     if (shifted) {
-        F(zero_gaps)(P0, nseg, last, wp, unit);
         F(last_axis)(P1, P0, nseg, wp, unit, nl, lo);
         S = P1;
     }
-    F(box_all)(J, S, cc, shifted, wp, 0, mem);
-    const VT av = F(vsplat)(a), kv = F(vsplat)(k);
+    F(box_all)(J, S, cc, shifted, wp, mem);
     if (lrn_within_unit(J, planar)) {
         /* contiguous runs: s = k + a S, its power and the product in one pass over
          * the buffer */
-        if (!J->backward) {
+        const VT av = F(vsplat)(a), kv = F(vsplat)(k);
 #define LRN_WITHIN_FWD(MODE)                                                       \
-            LRN_FOR_RUNS(J, cc, planar, wp, {                                      \
-                for (ptrdiff_t i = 0; i < len; i += VW) {                          \
-                    VT sv = kv + av * F(vldr)(S + bi + i, len - i);                \
-                    F(vstr)(y + oy + i, F(vldr)(x + ox + i, len - i) * VPOWM(sv, MODE), len - i); \
-                }                                                                  \
-            });
-            LRN_POW_SWITCH(LRN_WITHIN_FWD)
-#undef LRN_WITHIN_FWD
-            return;
-        }
-        /* t = s^-beta aside, r = g x t (a / s) over S */
-        T *t = S == P1 ? P2 : P1;
-#define LRN_WITHIN_R(MODE)                                                         \
         LRN_FOR_RUNS(J, cc, planar, wp, {                                          \
             for (ptrdiff_t i = 0; i < len; i += VW) {                              \
-                ptrdiff_t rem = len - i;                                           \
-                VT sv = kv + av * F(vldr)(S + bi + i, rem);                        \
-                VT tv = VPOWM(sv, MODE);                                           \
-                F(vstr)(t + bi + i, tv, rem);                                      \
-                F(vstr)(S + bi + i, F(vldr)(g + og + i, rem) * (F(vldr)(x + ox + i, rem) * tv) \
-                                    * VAOVER(sv, MODE), rem);                      \
+                VT sv = kv + av * F(vldr)(S + bi + i, len - i);                    \
+                F(vstr)(y + oy + i, F(vldr)(x + ox + i, len - i) * VPOWM(sv, MODE), len - i); \
             }                                                                      \
         });
-        LRN_POW_SWITCH(LRN_WITHIN_R)
-#undef LRN_WITHIN_R
-        F(within_bwd_tail)(J, x, g, y, S, t, P0, cc, P, wp, coef, mem);
+        LRN_POW_SWITCH(LRN_WITHIN_FWD)
+#undef LRN_WITHIN_FWD
         return;
     }
 #pragma GCC ivdep
     for (ptrdiff_t i = 0; i < tot; i++) S[i] = k + a * S[i];
-    if (!J->backward) {
-        F(pow_rows)(S, S, tot, pow_mode, pw);
-        LRN_FOR_BLOCK(J, cc, planar, wp, { y[oy] = x[ox] * S[bi]; });
-        return;
-    }
-    T *t = S == P1 ? P2 : P1;
-    F(pow_rows)(t, S, tot, pow_mode, pw);
-    LRN_FOR_BLOCK(J, cc, planar, wp, { S[bi] = g[og] * (x[ox] * t[bi]) * (a / S[bi]); });
-    F(within_bwd_tail)(J, x, g, y, S, t, P0, cc, P, wp, coef, mem);
+    F(pow_rows)(S, S, tot, pow_mode, pw);
+    LRN_FOR_BLOCK(J, cc, planar, wp, { y[oy] = x[ox] * S[bi]; });
 }
 
 static void F(item)(const lrn_job *J, ptrdiff_t item, void *work)

@@ -8,6 +8,8 @@ for every power path (beta 0.75, 0.5, 1 and a generic beta), both regions and bo
 layouts, on random data and on data with a large dynamic range along the window (values
 near 1e4 next to values near 1e-4, small k), where running sums kept in float32 fail.
 """
+import itertools
+
 import numpy as np
 import pytest
 
@@ -158,52 +160,87 @@ def test_float32_backward_hard_cases(path):
     assert limited <= {"long": 3, "longer": 5}.get(path, 0)
 
 
-def _within_hard_cases(cases, layout, seed=7):
-    """(grad_y, x, keywords) float32, within over two spatial axes, every position
-    (h, w) scaled by 10**U(-12, 12) in all channels and images: a pixel often dominates
-    its spatial window with alpha/n x^2 >> k.  Shapes that take the streamed kernel
-    (NCHW lines of 16 or more, NHWC 16 channels).  (Scales of 10**15 also make r =
-    g t x a / s underflow float32 where a whole window is large: another gap.)"""
+def _within_hard_cases(cases, kind, seed=7):
+    """(grad_y, x, keywords) float32, within channel, every spatial position scaled by
+    10**U(-12, 12) in all channels and images: a pixel often dominates its spatial
+    window with alpha/n x^2 >> k.  Kinds "NCHW" and "NHWC": two spatial axes, the
+    shapes that take the streamed kernel (NCHW lines of 16 or more, NHWC 16 channels).
+    The others take the buffered planes: "1d" and "3d" spatial axes, NCHW
+    "short-lines" (fewer than 16 values), NHWC "few-channels" (3), NHWC "long-window"
+    (18-21 taps: running sums along every axis), and "strided" (a last axis of
+    stride 2: x and g gathered).  (Scales of 10**15 also make r = g t x a / s underflow
+    float32 where a whole window is large: another gap.)"""
     rng = np.random.default_rng(seed)
     for it in range(cases):
         beta = (0.75, 0.5, 1.0, 0.6)[it % 4]
         size = (5, 3, 4, 2)[(it // 4) % 4]
         k = (1e-3, 1.0, 2.0)[(it // 16) % 3]
         alpha = 10.0 ** rng.uniform(-4, 3)
-        H = int(rng.integers(3, 12))
-        shape = ((2, 2, H, int(rng.integers(16, 30))) if layout == "NCHW"
-                 else (2, 16, H, int(rng.integers(1, 12))))
-        x = rng.standard_normal(shape) * 10.0 ** rng.uniform(-12, 12, (1, 1) + shape[2:])
+        nhwc, C = kind in ("NHWC", "few-channels", "long-window"), 2
+        if kind in ("NCHW", "NHWC"):
+            H = int(rng.integers(3, 12))
+            sp = (H, int(rng.integers(16, 30))) if kind == "NCHW" else (H, int(rng.integers(1, 12)))
+            C = 2 if kind == "NCHW" else 16
+        elif kind == "1d":
+            sp = (int(rng.integers(3, 40)),)
+        elif kind == "3d":
+            sp = tuple(int(v) for v in rng.integers(2, 7, 3))
+        elif kind in ("short-lines", "strided"):
+            sp = (int(rng.integers(3, 12)), int(rng.integers(2, 15)))
+        elif kind == "few-channels":
+            sp, C = (int(rng.integers(3, 12)), int(rng.integers(2, 12))), 3
+        else:   # long-window
+            sp, C, size = (int(rng.integers(3, 8)), int(rng.integers(18, 40))), 16, size + 16
+        shape = (2, C) + sp
+        x = rng.standard_normal(shape) * 10.0 ** rng.uniform(-12, 12, (1, 1) + sp)
         g = rng.standard_normal(shape)
-        if layout == "NHWC":
+        if nhwc:
             x, g = np.moveaxis(x, 1, -1), np.moveaxis(g, 1, -1)
-        yield (np.ascontiguousarray(g, np.float32), np.ascontiguousarray(x, np.float32),
-               dict(size=size, alpha=alpha, beta=beta, k=k, region="within",
-                    axis=LAYOUTS[layout]))
+        x, g = np.ascontiguousarray(x, np.float32), np.ascontiguousarray(g, np.float32)
+        if kind == "strided":
+            x, g = np.repeat(x, 2, axis=-1)[..., ::2], np.repeat(g, 2, axis=-1)[..., ::2]
+        yield g, x, dict(size=size, alpha=alpha, beta=beta, k=k, region="within",
+                         axis=-1 if nhwc else 1)
 
 
 def _within_textbook_f32(g, x, size, alpha, beta, k, axis, region="within"):
     """The textbook within backward, dx = g t - 2 beta x sum r, in float32 with
-    direct window sums (the form Caffe evaluates)."""
+    direct window sums (the form Caffe evaluates), over any number of spatial axes."""
     f = np.float32
     if axis == -1:
         g, x = np.moveaxis(g, -1, 1), np.moveaxis(x, -1, 1)
     lo, hi = size // 2, (size - 1) // 2
+    sp = x.shape[2:]
+    a = f(alpha / size ** len(sp))
 
     def box(v, before, after):
-        H, W = v.shape[2:]
-        p = np.pad(v, ((0, 0), (0, 0), (before, after), (before, after)))
+        p = np.pad(v, ((0, 0), (0, 0)) + ((before, after),) * len(sp))
         out = np.zeros_like(v)
-        for dh in range(before + after + 1):
-            for dw in range(before + after + 1):
-                out += p[:, :, dh:dh + H, dw:dw + W]
+        for offs in itertools.product(range(before + after + 1), repeat=len(sp)):
+            out += p[(slice(None), slice(None)) + tuple(slice(o, o + n) for o, n in zip(offs, sp))]
         return out
 
-    s = f(k) + f(alpha / size ** 2) * box(x * x, lo, hi)
+    s = f(k) + a * box(x * x, lo, hi)
     t = s ** f(-beta)
-    r = g * x * t * (f(alpha / size ** 2) / s)
+    r = g * x * t * (a / s)
     dx = g * t - f(2 * beta) * x * box(r, hi, lo)
     return np.moveaxis(dx, 1, -1) if axis == -1 else dx
+
+
+def _check_within_hard(cases):
+    """Every case within 1e-6 of max|dx|; the textbook form in float32 fails some."""
+    textbook_over = 0
+    for g, x, kw in cases:
+        want = reference.lrn_backward(g.astype(np.float64), x.astype(np.float64), **kw)
+        top = np.abs(want).max()
+        if not np.isfinite(want).all() or top == 0:
+            continue
+        err = float(np.abs(lrn_fast.lrn_backward(g, x, **kw) - want).max() / top)
+        assert err <= 1e-6, f"{x.shape}, {kw}: backward error {err:.2e} of max|dx|"
+        with np.errstate(all="ignore"):
+            textbook = _within_textbook_f32(g, x, **kw)
+        textbook_over += np.abs(textbook - want).max() / top > 1e-6
+    assert textbook_over > 0   # the cases are hard: the textbook form fails some
 
 
 @pytest.mark.parametrize("layout", list(LAYOUTS))
@@ -211,16 +248,16 @@ def test_float32_within_backward_hard_cases(layout):
     """The within backward (two spatial axes, streamed) within 1e-6 of max|dx| where a
     pixel dominates its spatial window: each pixel's own term is taken out of both
     window sums and formed without cancelling, as across channels.  The textbook
-    form in float32 fails some of these cases (checked below)."""
-    textbook_over = 0
-    for g, x, kw in _within_hard_cases(600, layout):
-        want = reference.lrn_backward(g.astype(np.float64), x.astype(np.float64), **kw)
-        top = np.abs(want).max()
-        if not np.isfinite(want).all() or top == 0:
-            continue
-        err = float(np.abs(lrn_fast.lrn_backward(g, x, **kw) - want).max() / top)
-        assert err <= 1e-6, f"{layout}, {kw}: backward error {err:.2e} of max|dx|"
-        with np.errstate(all="ignore"):
-            textbook = _within_textbook_f32(g, x, **kw)
-        textbook_over += np.abs(textbook - want).max() / top > 1e-6
-    assert textbook_over > 0   # the cases are hard: the textbook form fails some
+    form in float32 fails some of these cases."""
+    _check_within_hard(_within_hard_cases(600, layout))
+
+
+@pytest.mark.parametrize("kind", ["1d", "3d", "short-lines", "strided", "few-channels",
+                                  "long-window"])
+def test_float32_within_backward_hard_cases_buffered(kind):
+    """The same on the buffered planes (any rank, short lines, few channels, long
+    windows, gathered strides): each pixel's own term out of both window sums (the
+    sums without the centre built axis by axis, never by a difference).  The build
+    before this form failed 1d, short-lines, strided and few-channels here (up to
+    3e-6 of max|dx|); the longer windows spread dx over more terms."""
+    _check_within_hard(_within_hard_cases(300 if kind == "long-window" else 1000, kind, seed=8))
