@@ -1,0 +1,74 @@
+"""Time the within-channel region of two lrn_fast builds, alternated in separate
+processes (the numbers in README Performance and CHANGELOG for the within backward).
+
+    python src_c/test/time_within.py ROOT_A ROOT_B [--forward] [--rounds 3] [--calls 15]
+
+ROOT_A and ROOT_B are source folders with the extension built in place (e.g. a git
+worktree of an older commit and this checkout).  Run it from a folder that is neither
+(e.g. /tmp): each child puts its root first on sys.path and checks that it imported
+that build.  Prints, per round and build, the minimum time of `--calls` calls per
+shape, float32, 1 thread (the streamed 32x96x55x55 shapes also with 2).
+"""
+import argparse
+import subprocess
+import sys
+
+CASES = [  # name, shape, channel axis, size, threads
+    ("streamed NCHW", (32, 96, 55, 55), 1, 5, (1, 2)),
+    ("streamed NHWC", (32, 55, 55, 96), -1, 5, (1, 2)),
+    ("1-D", (32, 96, 3025), 1, 5, (1,)),
+    ("3-D", (8, 32, 16, 24, 24), 1, 5, (1,)),
+    ("NCHW 13x13", (32, 256, 13, 13), 1, 5, (1,)),
+    ("NHWC 3 channels", (32, 112, 112, 3), -1, 5, (1,)),
+    ("NHWC 21 taps", (8, 27, 27, 64), -1, 21, (1,)),
+    ("strided [..., ::2]", (32, 96, 27, 54), 1, 5, (1,)),
+]
+
+CHILD = r"""
+import sys, time
+import numpy as np
+root, calls, forward = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+sys.path.insert(0, root)
+import lrn_fast
+assert lrn_fast.__file__.startswith(root), lrn_fast.__file__
+rng = np.random.default_rng(0)
+out = []
+for name, shape, axis, size, threads in CASES:
+    x = rng.standard_normal(shape, dtype=np.float32)
+    g = rng.standard_normal(shape, dtype=np.float32)
+    if name.startswith("strided"):
+        x, g = x[..., ::2], g[..., ::2]
+    y = np.empty(x.shape, np.float32)
+    for thr in threads:
+        kw = dict(size=size, region="within", axis=axis, out=y, num_threads=thr)
+        ts = []
+        for _ in range(calls):
+            t0 = time.perf_counter()
+            if forward:
+                lrn_fast.lrn(x, **kw)
+            else:
+                lrn_fast.lrn_backward(g, x, **kw)
+            ts.append(time.perf_counter() - t0)
+        out.append(f"{name} {thr}t {min(ts) * 1e3:.2f}")
+print(" | ".join(out))
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("roots", nargs=2)
+    ap.add_argument("--forward", action="store_true")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--calls", type=int, default=15)
+    a = ap.parse_args()
+    code = f"CASES = {CASES!r}\n" + CHILD
+    for _ in range(a.rounds):
+        for root in a.roots:
+            res = subprocess.run([sys.executable, "-c", code, root, str(a.calls),
+                                  "1" if a.forward else "0"],
+                                 capture_output=True, text=True, check=True)
+            print(f"{root}: {res.stdout.strip()}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
