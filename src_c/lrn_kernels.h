@@ -1445,37 +1445,31 @@ static void F(within_bwd)(const lrn_job *J, const T *x, const T *g, T *y, T *P0,
     /* runs of at least 8 values read in place, else gathered (runs of 3 channels,
      * 32x112x112x3 NHWC, as masked vectors: 1.8 times the time) */
     int unit = lrn_within_unit(J, planar) && (planar ? last : cc) >= 8;
+    /* self over Q and r over the squares, on LEN values: x at XP, g at GP, buffer at B */
+#define LRN_WITHIN_VALUE(MODE, XP, GP, B, LEN)                                     \
+    for (ptrdiff_t i = 0; i < (LEN); i += VW) {                                    \
+        ptrdiff_t rem = (LEN) - i;                                                 \
+        VT self; VT r; VT xv = F(vldr)((XP) + i, rem);                             \
+        LRN_BWD_VALUE(MODE, F(vldr)(P1 + (B) + i, rem), xv * xv, xv,               \
+                      F(vldr)((GP) + i, rem), r, self);                            \
+        F(vstr)(P1 + (B) + i, self, rem);                                          \
+        F(vstr)(P0 + (B) + i, r, rem);                                             \
+    }
     if (unit) {
-#define LRN_WITHIN_VALUE(MODE)                                                     \
-        LRN_FOR_RUNS(J, cc, planar, wp, {                                          \
-            for (ptrdiff_t i = 0; i < len; i += VW) {                              \
-                ptrdiff_t rem = len - i;                                           \
-                VT self; VT r; VT xv = F(vldr)(x + ox + i, rem);                   \
-                LRN_BWD_VALUE(MODE, F(vldr)(P1 + bi + i, rem), xv * xv, xv,        \
-                              F(vldr)(g + og + i, rem), r, self);                  \
-                F(vstr)(P1 + bi + i, self, rem);                                   \
-                F(vstr)(P0 + bi + i, r, rem);                                      \
-            }                                                                      \
-        });
-        LRN_POW_SWITCH(LRN_WITHIN_VALUE)
-#undef LRN_WITHIN_VALUE
+#define LRN_WITHIN_VALUE_RUNS(MODE)                                                \
+        LRN_FOR_RUNS(J, cc, planar, wp, { LRN_WITHIN_VALUE(MODE, x + ox, g + og, bi, len) });
+        LRN_POW_SWITCH(LRN_WITHIN_VALUE_RUNS)
+#undef LRN_WITHIN_VALUE_RUNS
     }
     else {
         /* x and g gathered into the buffer's layout first (x beside, g over the
          * squares), then the same vectors over the whole buffer */
         LRN_FOR_BLOCK(J, cc, planar, wp, { P2[bi] = x[ox]; P0[bi] = g[og]; });
-#define LRN_WITHIN_VALUE(MODE)                                                     \
-        for (ptrdiff_t i = 0; i < tot; i += VW) {                                  \
-            ptrdiff_t rem = tot - i;                                               \
-            VT self; VT r; VT xv = F(vldr)(P2 + i, rem);                           \
-            LRN_BWD_VALUE(MODE, F(vldr)(P1 + i, rem), xv * xv, xv, F(vldr)(P0 + i, rem), \
-                          r, self);                                                \
-            F(vstr)(P1 + i, self, rem);                                            \
-            F(vstr)(P0 + i, r, rem);                                               \
-        }
-        LRN_POW_SWITCH(LRN_WITHIN_VALUE)
-#undef LRN_WITHIN_VALUE
+#define LRN_WITHIN_VALUE_ALL(MODE) LRN_WITHIN_VALUE(MODE, P2, P0, 0, tot)
+        LRN_POW_SWITCH(LRN_WITHIN_VALUE_ALL)
+#undef LRN_WITHIN_VALUE_ALL
     }
+#undef LRN_WITHIN_VALUE
     if (lrn_within_shifted(J))
         F(zero_gaps)(P0, planar ? P / last * cc : P / last, last, wp, planar ? 1 : cc);
     F(ex_all)(J, P2, P0, P3, cc, P, wp, 1, mem);
