@@ -1315,8 +1315,8 @@ static void F(last_axis)(T *out, const T *in, ptrdiff_t nseg, ptrdiff_t wp, ptrd
 
 /* last_axis with and without the centre, in one pass: ex[q] = the sum of
  * in[q + e unit] for e = -lo .. n - lo - 1 but e = 0, in that order, starting from
- * zero (zero when n = 1), and out[q] = ex[q] + in[q]; the frameworks' windows up
- * to 7 taps unrolled */
+ * zero (zero when n = 1), and out[q] = ex[q] + in[q] unless out is NULL; the
+ * frameworks' windows up to 7 taps unrolled */
 static void F(last_axis_ex)(T *out, T *ex, const T *in, ptrdiff_t nseg, ptrdiff_t wp,
                             ptrdiff_t unit, ptrdiff_t n, ptrdiff_t lo)
 {
@@ -1330,7 +1330,7 @@ static void F(last_axis_ex)(T *out, T *ex, const T *in, ptrdiff_t nseg, ptrdiff_
         _Pragma("GCC unroll 16")                                                   \
         for (ptrdiff_t e = (LO) + 1; e < (N); e++) acc += F(vld)(base + q + e * unit); \
         F(vst)(ex + q, acc);                                                       \
-        F(vst)(out + q, acc + F(vld)(in + q));                                     \
+        if (out) F(vst)(out + q, acc + F(vld)(in + q));                            \
     }
     switch (n * 16 + lo) {     /* lo < n <= LRN_CL_MAXN = 16: one key per window */
     case 2 * 16 + 0: LRN_LAST_AXIS_EX(2, 0) break;
@@ -1393,8 +1393,8 @@ static void F(ex_all)(const lrn_job *J, T *E, const T *Z0, T *Z, ptrdiff_t cc, p
     const T *z = Z0;                    /* E + Z0 (E = 0 at first) */
     if (lrn_within_shifted(J)) {
         ptrdiff_t unit = planar ? 1 : cc, nseg = planar ? P / last * cc : P / last;
-        F(last_axis_ex)(Z, E, Z0, nseg, wp, unit, J->lo[d] + J->hi[d] + 1,
-                        swap ? J->hi[d] : J->lo[d]);
+        F(last_axis_ex)(d ? Z : NULL, E, Z0, nseg, wp, unit, J->lo[d] + J->hi[d] + 1,
+                        swap ? J->hi[d] : J->lo[d]);      /* E + Z0 only if an axis follows */
         z = Z;
         inner = wp * cc;
         d--;

@@ -1,13 +1,15 @@
-"""Time the within-channel region of two lrn_fast builds, alternated in separate
-processes (the numbers in README Performance and CHANGELOG for the within backward).
+"""Time the within-channel region of two or more lrn_fast builds, alternated in
+separate processes (the numbers in README Performance and CHANGELOG for the within
+backward and forward).
 
-    python src_c/test/time_within.py ROOT_A ROOT_B [--forward] [--rounds 3] [--calls 15]
+    python src_c/test/time_within.py ROOT_A ROOT_B [ROOT_C ...] [--forward] [--rounds 3] [--calls 15]
 
-ROOT_A and ROOT_B are source folders with the extension built in place (e.g. a git
+Each ROOT is a source folder with the extension built in place (e.g. a git
 worktree of an older commit and this checkout).  Run it from a folder that is neither
 (e.g. /tmp): each child puts its root first on sys.path and checks that it imported
 that build.  Prints, per round and build, the minimum time of `--calls` calls per
-shape, float32, 1 thread (the streamed 32x96x55x55 shapes also with 2).
+shape, float32, 1 thread (the streamed 32x96x55x55 shapes also with 2); then, per
+shape, the minimum over the rounds and its ratio to the first build's.
 """
 import argparse
 import subprocess
@@ -56,18 +58,31 @@ print(" | ".join(out))
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("roots", nargs=2)
+    ap.add_argument("roots", nargs="+")
     ap.add_argument("--forward", action="store_true")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--calls", type=int, default=15)
     a = ap.parse_args()
+    if len(a.roots) < 2:
+        ap.error(f"give at least two build roots to compare, got {a.roots!r}")
     code = f"CASES = {CASES!r}\n" + CHILD
+    best = {root: {} for root in a.roots}      # case -> min over rounds, per build
     for _ in range(a.rounds):
         for root in a.roots:
             res = subprocess.run([sys.executable, "-c", code, root, str(a.calls),
                                   "1" if a.forward else "0"],
                                  capture_output=True, text=True, check=True)
-            print(f"{root}: {res.stdout.strip()}", flush=True)
+            line = res.stdout.strip()
+            print(f"{root}: {line}", flush=True)
+            for item in line.split(" | "):
+                case, ms = item.rsplit(" ", 1)
+                best[root][case] = min(float(ms), best[root].get(case, float("inf")))
+    first = a.roots[0]
+    print(f"\nminimum over {a.rounds} rounds (ms), and the ratio to {first}:")
+    for case, ms0 in best[first].items():
+        row = " | ".join(f"{best[r][case]:.2f} ({best[r][case] / ms0:.2f})"
+                         for r in a.roots[1:])
+        print(f"  {case:<24} {ms0:.2f} | {row}")
 
 
 if __name__ == "__main__":
