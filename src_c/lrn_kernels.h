@@ -1322,7 +1322,7 @@ static void F(last_axis_ex)(T *out, T *ex, const T *in, ptrdiff_t nseg, ptrdiff_
 {
     ptrdiff_t len = (nseg * wp - (n - 1)) * unit;
     const T *base = in - lo * unit;
-#define LRN_LAST_AXIS_EX(N, LO)                                                    \
+#define LRN_LAST_AXIS_EX(N, LO, OUT)                                               \
     for (ptrdiff_t q = 0; q < len; q += VW) {                                      \
         VT acc = F(vsplat)(0);                                                     \
         _Pragma("GCC unroll 16")                                                   \
@@ -1330,20 +1330,24 @@ static void F(last_axis_ex)(T *out, T *ex, const T *in, ptrdiff_t nseg, ptrdiff_
         _Pragma("GCC unroll 16")                                                   \
         for (ptrdiff_t e = (LO) + 1; e < (N); e++) acc += F(vld)(base + q + e * unit); \
         F(vst)(ex + q, acc);                                                       \
-        if (out) F(vst)(out + q, acc + F(vld)(in + q));                            \
+        if (OUT) F(vst)(out + q, acc + F(vld)(in + q));                            \
     }
-    switch (n * 16 + lo) {     /* lo < n <= LRN_CL_MAXN = 16: one key per window */
-    case 2 * 16 + 0: LRN_LAST_AXIS_EX(2, 0) break;
-    case 2 * 16 + 1: LRN_LAST_AXIS_EX(2, 1) break;
-    case 3 * 16 + 1: LRN_LAST_AXIS_EX(3, 1) break;
-    case 4 * 16 + 1: LRN_LAST_AXIS_EX(4, 1) break;
-    case 4 * 16 + 2: LRN_LAST_AXIS_EX(4, 2) break;
-    case 5 * 16 + 2: LRN_LAST_AXIS_EX(5, 2) break;
-    case 6 * 16 + 2: LRN_LAST_AXIS_EX(6, 2) break;
-    case 6 * 16 + 3: LRN_LAST_AXIS_EX(6, 3) break;
-    case 7 * 16 + 3: LRN_LAST_AXIS_EX(7, 3) break;
-    default: LRN_LAST_AXIS_EX(n, lo) break;
+#define LRN_LAST_AXIS_EX_SWITCH(OUT)                                               \
+    switch (n * 16 + lo) {     /* lo < n <= LRN_CL_MAXN = 16: one key per window */ \
+    case 2 * 16 + 0: LRN_LAST_AXIS_EX(2, 0, OUT) break;                            \
+    case 2 * 16 + 1: LRN_LAST_AXIS_EX(2, 1, OUT) break;                            \
+    case 3 * 16 + 1: LRN_LAST_AXIS_EX(3, 1, OUT) break;                            \
+    case 4 * 16 + 1: LRN_LAST_AXIS_EX(4, 1, OUT) break;                            \
+    case 4 * 16 + 2: LRN_LAST_AXIS_EX(4, 2, OUT) break;                            \
+    case 5 * 16 + 2: LRN_LAST_AXIS_EX(5, 2, OUT) break;                            \
+    case 6 * 16 + 2: LRN_LAST_AXIS_EX(6, 2, OUT) break;                            \
+    case 6 * 16 + 3: LRN_LAST_AXIS_EX(6, 3, OUT) break;                            \
+    case 7 * 16 + 3: LRN_LAST_AXIS_EX(7, 3, OUT) break;                            \
+    default: LRN_LAST_AXIS_EX(n, lo, OUT) break;                                   \
     }
+    if (out) LRN_LAST_AXIS_EX_SWITCH(1)
+    else LRN_LAST_AXIS_EX_SWITCH(0)
+#undef LRN_LAST_AXIS_EX_SWITCH
 #undef LRN_LAST_AXIS_EX
 }
 
