@@ -187,30 +187,13 @@ def _collapse(shape, strides_list, keep):
     return merged
 
 
-def _run(x, g, y, axis, region, divisor, before, after, alpha, beta, k, nthreads):
-    """Compute into y (dtype float32/float64, same shape); x, g of y's dtype."""
-    arrays = [x, g, y] if g is not None else [x, y]
-    esz = y.itemsize
+def _jobs(arrays, axis, region, before, after):
+    """The kernel calls that compute y from x (arrays [x, y]) or from x and g
+    ([x, g, y]): [(shape, strides per array, offsets per array, lo, hi)], in
+    elements."""
+    esz = arrays[-1].itemsize
     strides = [[s // esz for s in a.strides] for a in arrays]
-    dtype = 0 if y.dtype == np.float32 else 1
-    backward = g is not None
-    if beta == 0.0:
-        np.copyto(y, g if backward else x)
-        return
-    pow_mode = _POW.get(beta, 0)
-    parity = 0 if not beta.is_integer() else (1 if int(beta) % 2 == 0 else 2)
-
-    def call(shape, sts, offs, lo, hi):
-        xs, *rest = sts
-        gs, ys = (rest[0], rest[1]) if backward else (None, rest[0])
-        xo, *ro = offs
-        go, yo = (ro[0], ro[1]) if backward else (0, ro[0])
-        _lrn.run(dtype, 0 if region == "across" else 1, int(backward),
-                 x, xo, g if backward else y, go, y, yo,
-                 shape, xs, gs, ys, lo, hi,
-                 alpha / divisor, beta, k, pow_mode, parity, nthreads)
-
-    shape = y.shape
+    shape = arrays[-1].shape
     if region == "across":
         C = shape[axis]
         dims = _collapse(shape, strides, axis)
@@ -220,17 +203,124 @@ def _run(x, g, y, axis, region, divisor, before, after, alpha, beta, k, nthreads
         lo, hi = [min(before, C - 1)], [min(after, C - 1)]
         sts = [[outer[1][i], strides[i][axis], inner[1][i]] for i in range(len(arrays))]
         if not loops:
-            call([outer[0], C, inner[0]], sts, [0] * len(arrays), lo, hi)
-        for idx in np.ndindex(*[n for n, _ in loops]) if loops else ():
-            offs = [sum(j * st[i] for j, (_, st) in zip(idx, loops)) for i in range(len(arrays))]
-            call([outer[0], C, inner[0]], sts, offs, lo, hi)
-    else:
-        sp = [d for d in range(1, len(shape)) if d != axis]
-        order = [0, axis] + sp
-        sts = [[s[d] for d in order] for s in strides]
-        lo = [min(before, shape[d] - 1) for d in sp]
-        hi = [min(after, shape[d] - 1) for d in sp]
-        call([shape[d] for d in order], sts, [0] * len(arrays), lo, hi)
+            return [([outer[0], C, inner[0]], sts, [0] * len(arrays), lo, hi)]
+        return [([outer[0], C, inner[0]], sts,
+                 [sum(j * st[i] for j, (_, st) in zip(idx, loops)) for i in range(len(arrays))],
+                 lo, hi)
+                for idx in np.ndindex(*[n for n, _ in loops])]
+    sp = [d for d in range(1, len(shape)) if d != axis]
+    order = [0, axis] + sp
+    sts = [[s[d] for d in order] for s in strides]
+    lo = [min(before, shape[d] - 1) for d in sp]
+    hi = [min(after, shape[d] - 1) for d in sp]
+    return [([shape[d] for d in order], sts, [0] * len(arrays), lo, hi)]
+
+
+def _gathers(job, region, backward):
+    """Would the kernels go element by element over this job (lrn_gathers)?"""
+    shape, sts, _, lo, hi = job
+    return _lrn.gathers(0 if region == "across" else 1, int(backward), shape, sts[0],
+                        sts[1] if backward else None, sts[-1], lo, hi)
+
+
+# Where the arrays share no unit stride the kernels would read and write them
+# element by element (2-5x slower than on dense arrays: step slices along the
+# pixels, reversed and broadcast views); such a call runs on dense copies of
+# blocks of at most this many bytes per array (or one index of the split axis),
+# as numpy buffers a ufunc's loop.
+_BLOCK_BYTES = 1 << 20
+_BLOCK_MIN = 1 << 14     # elements; below, the blocks' setup (~25 us) costs more
+
+
+def _axes_in_memory(a):
+    """a's axes from the largest |stride| to the smallest, without those of length 1
+    or stride 0 (broadcast)."""
+    return [d for d in sorted(range(a.ndim), key=lambda d: -abs(a.strides[d]))
+            if a.shape[d] > 1 and a.strides[d]]
+
+
+def _same_axis_order(a, b):
+    oa, ob = _axes_in_memory(a), _axes_in_memory(b)
+    common = set(oa) & set(ob)
+    return [d for d in oa if d in common] == [d for d in ob if d in common]
+
+
+def _run_blocked(x, g, y, axis, region, before, after, call):
+    """Run the call on dense copies of blocks, when every array has y's order of
+    axes in memory (numpy's copies between orders, a transpose, cost more than the
+    kernels' gathering: 10 ms for an F- to C-order 32x96x27x27 float32) and y's
+    dense layout lets the kernels stream.  Blocks along the axis of largest
+    stride in y that the window does not span (batch, the channels within, any
+    but the channels across).  False when not: the caller runs the arrays as they
+    are."""
+    ins = [x] if g is None else [x, g]
+    if not all(_same_axis_order(a, y) for a in ins):
+        return False
+    free = [0, axis] if region == "within" else [d for d in range(y.ndim) if d != axis]
+    s = max(free, key=lambda d: abs(y.strides[d]))
+    n = y.shape[s]
+    step = max(1, _BLOCK_BYTES // max(1, y.itemsize * (y.size // n)))
+    first = (slice(None),) * s + (slice(0, min(n, step)),)
+    proto = np.empty_like(y[first], order="K")
+    if _gathers(_jobs([proto] * (len(ins) + 1), axis, region, before, after)[0],
+                region, g is not None):
+        return False
+    bufs = {proto.shape[s]: [proto]}   # per block length (the last may be shorter)
+    for i0 in range(0, n, step):
+        sl = (slice(None),) * s + (slice(i0, min(n, i0 + step)),)
+        views = [a[sl] for a in ins] + [y[sl]]
+        m = views[-1].shape[s]
+        if m not in bufs:
+            bufs[m] = [np.empty_like(views[-1], order="K")]
+        have, nb, work = bufs[m], 0, []
+        for v in views:   # the array itself where it is dense already, else a buffer
+            if v.strides == have[0].strides:
+                work.append(v)
+                continue
+            if nb == len(have):
+                have.append(np.empty_like(views[-1], order="K"))
+            work.append(have[nb])
+            nb += 1
+        for v, w in zip(views[:-1], work[:-1]):
+            if w is not v:
+                np.copyto(w, v)
+        for job in _jobs(work, axis, region, before, after):
+            call(work, *job)
+        if work[-1] is not views[-1]:
+            np.copyto(views[-1], work[-1])
+    return True
+
+
+def _run(x, g, y, axis, region, divisor, before, after, alpha, beta, k, nthreads):
+    """Compute into y (dtype float32/float64, same shape); x, g of y's dtype."""
+    arrays = [x, g, y] if g is not None else [x, y]
+    dtype = 0 if y.dtype == np.float32 else 1
+    backward = g is not None
+    if beta == 0.0:
+        np.copyto(y, g if backward else x)
+        return
+    pow_mode = _POW.get(beta, 0)
+    parity = 0 if not beta.is_integer() else (1 if int(beta) % 2 == 0 else 2)
+
+    def call(arrs, shape, sts, offs, lo, hi):
+        if backward:
+            (xa, ga, ya), (xs, gs, ys), (xo, go, yo) = arrs, sts, offs
+        else:
+            (xa, ya), (xs, ys), (xo, yo) = arrs, sts, offs
+            ga, gs, go = ya, None, 0
+        _lrn.run(dtype, 0 if region == "across" else 1, int(backward),
+                 xa, xo, ga, go, ya, yo, shape, xs, gs, ys, lo, hi,
+                 alpha / divisor, beta, k, pow_mode, parity, nthreads)
+
+    jobs = _jobs(arrays, axis, region, before, after)
+    if (y.size >= _BLOCK_MIN
+            and (not y.flags.c_contiguous or x.strides != y.strides
+                 or (backward and g.strides != y.strides))
+            and _gathers(jobs[0], region, backward)
+            and _run_blocked(x, g, y, axis, region, before, after, call)):
+        return
+    for job in jobs:
+        call(arrays, *job)
 
 
 def _lrn_impl(x, g, size, alpha, beta, k, axis, region, window, out, dtype,

@@ -28,6 +28,7 @@ cdef extern from "lrn.h" nogil:
         int stream
 
     int lrn_plan(lrn_job *job, int nthreads)
+    int lrn_gathers(const lrn_job *job)
     int lrn_run(lrn_job *job, int nthreads)
     int lrn_cpu_supports(int target)
     int lrn_target_compiled(int target)

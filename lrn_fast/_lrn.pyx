@@ -17,19 +17,11 @@ cdef inline char *_data(cnp.ndarray a):
     return <char *>cnp.PyArray_DATA(a)
 
 
-def run(int dtype, int region, int backward,
-        cnp.ndarray x, Py_ssize_t xoff, cnp.ndarray g, Py_ssize_t goff,
-        cnp.ndarray y, Py_ssize_t yoff,
-        shape, xs, gs, ys, lo, hi,
-        double alpha_d, double beta, double k, int pow_mode, int parity,
-        int nthreads):
-    """Run one job. Offsets and strides are in elements."""
-    cdef lrn_job job
-    cdef Py_ssize_t esz = 4 if dtype == 0 else 8
-    cdef int i, ndim = len(shape), rc
+cdef int _fill(lrn_job *job, int region, int backward, shape, xs, gs, ys, lo, hi) except -1:
+    """The dimensions of a job: shape, strides (elements) and window taps."""
+    cdef int i, ndim = len(shape)
     if ndim > LRN_MAXDIM:
         raise ValueError(f"too many dimensions ({ndim} > {LRN_MAXDIM})")
-    job.dtype = dtype
     job.region = region
     job.backward = backward
     job.ndim = ndim
@@ -41,6 +33,21 @@ def run(int dtype, int region, int backward,
     for i in range(len(lo)):
         job.lo[i] = lo[i]
         job.hi[i] = hi[i]
+    return 0
+
+
+def run(int dtype, int region, int backward,
+        cnp.ndarray x, Py_ssize_t xoff, cnp.ndarray g, Py_ssize_t goff,
+        cnp.ndarray y, Py_ssize_t yoff,
+        shape, xs, gs, ys, lo, hi,
+        double alpha_d, double beta, double k, int pow_mode, int parity,
+        int nthreads):
+    """Run one job. Offsets and strides are in elements."""
+    cdef lrn_job job
+    cdef Py_ssize_t esz = 4 if dtype == 0 else 8
+    cdef int rc
+    _fill(&job, region, backward, shape, xs, gs, ys, lo, hi)
+    job.dtype = dtype
     job.x = _data(x) + xoff * esz
     job.g = (_data(g) + goff * esz) if backward else NULL
     job.y = _data(y) + yoff * esz
@@ -53,6 +60,13 @@ def run(int dtype, int region, int backward,
         rc = lrn_run(&job, nthreads)
     if rc != 0:
         raise MemoryError("lrn_fast: could not allocate the kernel's scratch memory")
+
+
+def gathers(int region, int backward, shape, xs, gs, ys, lo, hi):
+    """Would the kernels read and write this job element by element (lrn_gathers)?"""
+    cdef lrn_job job
+    _fill(&job, region, backward, shape, xs, gs, ys, lo, hi)
+    return bool(lrn_gathers(&job))
 
 
 def plan(int dtype, int region, int backward, shape, lo, hi, int nthreads, bint strided=False,

@@ -121,6 +121,16 @@ static inline int lrn_within_unit(const lrn_job *J, int planar)
     return J->xs[d] == 1 && J->ys[d] == 1 && (!J->backward || J->gs[d] == 1);
 }
 
+/* 1 when the kernels would read and write this job element by element: across,
+ * no unit stride shared by x, y (and g) along the pixels or (windows up to
+ * LRN_CL_MAXN taps) the channels; within, none along the axis the buffer runs
+ * over.  Python then runs it on dense copies in blocks (lrn_fast/_api.py). */
+static inline int lrn_gathers(const lrn_job *J)
+{
+    if (J->region == LRN_ACROSS) return lrn_across_mode(J) == LRN_MODE_PACK;
+    return !lrn_within_unit(J, lrn_within_planar(J));
+}
+
 /* Within, the last spatial axis summed by shifted sums over a zero-padded
  * buffer (windows up to LRN_CL_MAXN taps), else by running sums like the others. */
 static inline int lrn_within_shifted(const lrn_job *J)

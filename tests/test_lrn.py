@@ -9,7 +9,8 @@ from threadpoolctl import threadpool_limits
 
 import lrn_fast
 from lrn_fast import _api, _lrn, reference
-from conftest import (DTYPES, RTOL, as64, assert_close, assert_result, channels_last,
+from conftest import (DTYPES, RTOL, as64, assert_close, assert_result, backward_magnitude,
+                      channels_last,
                       check_backward, check_forward, layouts, random, run_python)
 
 SHAPES = {2: (3, 7), 3: (2, 7, 5), 4: (2, 6, 4, 5), 5: (2, 5, 3, 4, 3)}
@@ -704,3 +705,89 @@ def test_dispatch_paths_agree(tmp_path_factory, disable, expect, needs):
             differ.append(key)
     assert not differ, (f"{len(differ)} results differ between {default['target']} and "
                         f"{forced['target']}, e.g. {[(k, str(forced['kw' + k[1:]])) for k in differ[:3]]}")
+
+
+# ---- layouts the kernels would walk element by element: dense blocks ---------------
+def _gathering_cases():
+    base = random((5, 8, 6, 14), np.float32, seed=41)
+    f = np.asfortranarray(base)
+    c_out = lambda shape: np.empty(shape, np.float32)
+    return {   # name: (x, grad_y's layout, out (None, "x", "g" or a maker), axis)
+        "W step 2": (base[..., ::2], "C", None, 1),
+        "reversed W": (base[..., ::-1], "C", None, 1),
+        "broadcast": (np.broadcast_to(base[:1, :, :1], base.shape), "C", c_out, 1),
+        "in place on W step 2": (base.copy()[..., ::2], "C", "x", 1),
+        "NHWC channel step 2": (np.ascontiguousarray(np.moveaxis(base, 1, -1))[..., ::2],
+                                "x", None, -1),
+        "channel axis 0, step 2": (base[:, :, ::2, ::2].transpose(1, 0, 2, 3), "x", None, 0),
+        "grad W step 2, x C": (base[..., ::2].copy(), "W step 2", None, 1),
+        "C-ordered view of F memory, step 2": (f[..., ::2], "x", None, 1),
+        "out is grad, W step 2": (base[..., ::2], "W step 2", "g", 1),
+    }
+
+
+@pytest.mark.parametrize("backward", [False, True])
+@pytest.mark.parametrize("region", ["across", "within"])
+@pytest.mark.parametrize("case", list(_gathering_cases()))
+@pytest.mark.parametrize("block_bytes", [1000, 1 << 21])
+def test_gathering_layouts_run_dense_blocks(case, region, backward, block_bytes, monkeypatch):
+    """Arrays that share no unit stride the kernels can stream over, but one order
+    of axes in memory, run on dense copies of blocks (several, the last shorter,
+    with 1000 bytes): every kernel call sees a streaming layout, the values match
+    the reference, the inputs stay as they were."""
+    x, glayout, outspec, axis = _gathering_cases()[case]
+    if region == "within" and axis == 0:
+        pytest.skip("axis 0 is the batch axis within channels")
+    if region == "within" and case.startswith("C-ordered view of F"):
+        pytest.skip("batch innermost: dense F order does not stream within channels either")
+    if region == "within" and case == "broadcast":
+        pytest.skip("unit strides along the rows: streams within channels as it is")
+    if not backward and (outspec == "g" or glayout == "W step 2"):
+        pytest.skip("a grad_y layout: backward only")
+    g = None
+    if backward:
+        g0 = random(x.shape, np.float32, seed=42)
+        if glayout == "x":
+            g = np.empty_like(x, order="K")
+            g[...] = g0
+        elif glayout == "W step 2":
+            g = random(x.shape[:-1] + (2 * x.shape[-1],), np.float32, seed=43)[..., ::2]
+        else:
+            g = g0
+    monkeypatch.setattr(_api, "_BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(_api, "_BLOCK_MIN", 0)
+    seen = []
+    run = _lrn.run
+
+    def spy(dtype, reg, bwd, xa, xo, ga, go, ya, yo, shape, xs, gs, ys, lo, hi, *rest):
+        seen.append(_lrn.gathers(reg, bwd, shape, xs, gs, ys, lo, hi))
+        return run(dtype, reg, bwd, xa, xo, ga, go, ya, yo, shape, xs, gs, ys, lo, hi, *rest)
+
+    monkeypatch.setattr(_lrn, "run", spy)
+    kw = dict(size=3, alpha=2.0, region=region, axis=axis)
+    x_before = x.copy()
+    g_before = g.copy() if g is not None else None
+    ref = (reference.lrn_backward(as64(g), as64(x), **kw) if backward
+           else reference.lrn(as64(x), **kw))
+    out = None
+    if outspec == "x":
+        out = x
+    elif outspec == "g":
+        out = g
+    elif outspec is not None:
+        out = outspec(x.shape)
+    if out is not None and not out.flags.writeable:
+        pytest.skip("a broadcast view cannot be out")
+    got = (lrn_fast.lrn_backward(g, x, out=out, **kw) if backward
+           else lrn_fast.lrn(x, out=out, **kw))
+    if out is not None:
+        assert got is out
+    mag = (backward_magnitude(g_before, x_before, **kw) if backward else None)
+    assert_result(got, ref, mag=mag)
+    assert seen and not any(seen), seen
+    if block_bytes == 1000:
+        assert len(seen) > 1
+    if outspec != "x":
+        np.testing.assert_array_equal(x, x_before)
+    if g is not None and outspec != "g":
+        np.testing.assert_array_equal(g, g_before)

@@ -230,3 +230,24 @@ def test_more_than_2_31_elements(case):
         # every element once: finite, and not left unwritten
         for p0 in range(0, inner, 16 * step):
             assert np.isfinite(y[:, :, p0:p0 + 16 * step]).all()
+
+
+@pytest.mark.parametrize("fn", ["lrn", "lrn_backward"])
+@pytest.mark.parametrize("region", ["across", "within"])
+def test_strided_views_copy_blocks_not_arrays(fn, region):
+    """Views the kernels would walk element by element (x[..., ::2]) run on dense
+    copies of blocks: besides the output, about one block per array (1 MB, or one
+    batch item when that is larger), not copies of the inputs."""
+    from lrn_fast import _api
+    base = random((32, 96, 27, 54), np.float32, seed=52)
+    x, g = base[..., ::2], base[::-1, :, :, 1::2]
+    kw = dict(size=5, region=region)
+    if fn == "lrn":
+        peak, y = _peak(lambda: lrn_fast.lrn(x, **kw))
+    else:
+        peak, y = _peak(lambda: lrn_fast.lrn_backward(g, x, **kw))
+    block = max(_api._BLOCK_BYTES, y[0].nbytes)
+    extra = peak - y.nbytes
+    print(f"peak - output = {extra} bytes (input view {x.nbytes}, block {block})")
+    assert extra < (3 if fn == "lrn_backward" else 2) * block + 64 * 1024
+    assert extra < 0.5 * x.nbytes

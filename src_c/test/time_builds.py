@@ -1,30 +1,43 @@
-"""Time the within-channel region of two or more lrn_fast builds, alternated in
-separate processes (the numbers in README Performance and CHANGELOG for the within
-backward and forward).
+"""Time lrn_fast builds against each other, alternated in separate processes (the
+numbers in README Performance and CHANGELOG).
 
-    python src_c/test/time_within.py ROOT_A ROOT_B [ROOT_C ...] [--forward] [--rounds 3] [--calls 15]
+    python src_c/test/time_builds.py ROOT_A ROOT_B [ROOT_C ...] [--set within|layouts]
+                                     [--forward] [--rounds 3] [--calls 15]
 
 Each ROOT is a source folder with the extension built in place (e.g. a git
 worktree of an older commit and this checkout).  Run it from a folder that is neither
 (e.g. /tmp): each child puts its root first on sys.path and checks that it imported
-that build.  Prints, per round and build, the minimum time of `--calls` calls per
-shape, float32, 1 thread (the streamed 32x96x55x55 shapes also with 2); then, per
-shape, the minimum over the rounds and its ratio to the first build's.
+that build.  `--set within` (default): the within-channel region's streamed and
+buffered shapes; `--set layouts`: views that share no unit stride (step slices,
+reversed), both regions.  Prints, per round and build, the minimum time of
+`--calls` calls per shape, float32, size 5 unless named, 1 thread unless named;
+then, per shape, the minimum over the rounds and its ratio to the first build's.
 """
 import argparse
 import subprocess
 import sys
 
-CASES = [  # name, shape, channel axis, size, threads
-    ("streamed NCHW", (32, 96, 55, 55), 1, 5, (1, 2)),
-    ("streamed NHWC", (32, 55, 55, 96), -1, 5, (1, 2)),
-    ("1-D", (32, 96, 3025), 1, 5, (1,)),
-    ("3-D", (8, 32, 16, 24, 24), 1, 5, (1,)),
-    ("NCHW 13x13", (32, 256, 13, 13), 1, 5, (1,)),
-    ("NHWC 3 channels", (32, 112, 112, 3), -1, 5, (1,)),
-    ("NHWC 21 taps", (8, 27, 27, 64), -1, 21, (1,)),
-    ("strided [..., ::2]", (32, 96, 27, 54), 1, 5, (1,)),
-]
+SETS = {  # name, shape, channel axis, region, size, view, threads
+    "within": [
+        ("streamed NCHW", (32, 96, 55, 55), 1, "within", 5, "", (1, 2)),
+        ("streamed NHWC", (32, 55, 55, 96), -1, "within", 5, "", (1, 2)),
+        ("1-D", (32, 96, 3025), 1, "within", 5, "", (1,)),
+        ("3-D", (8, 32, 16, 24, 24), 1, "within", 5, "", (1,)),
+        ("NCHW 13x13", (32, 256, 13, 13), 1, "within", 5, "", (1,)),
+        ("NHWC 3 channels", (32, 112, 112, 3), -1, "within", 5, "", (1,)),
+        ("NHWC 21 taps", (8, 27, 27, 64), -1, "within", 21, "", (1,)),
+        ("strided [..., ::2]", (32, 96, 27, 54), 1, "within", 5, "step", (1,)),
+    ],
+    "layouts": [
+        (f"{name} {region}", shape, axis, region, 5, view, (1,))
+        for name, shape, axis, view in [
+            ("NCHW [..., ::2]", (32, 96, 55, 110), 1, "step"),
+            ("NHWC [..., ::2]", (32, 55, 55, 192), -1, "step"),
+            ("NCHW [..., :55][..., ::-1]", (32, 96, 55, 110), 1, "reversed"),
+        ]
+        for region in ("across", "within")
+    ],
+}
 
 CHILD = r"""
 import sys, time
@@ -35,14 +48,17 @@ import lrn_fast
 assert lrn_fast.__file__.startswith(root), lrn_fast.__file__
 rng = np.random.default_rng(0)
 out = []
-for name, shape, axis, size, threads in CASES:
+for name, shape, axis, region, size, view, threads in CASES:
     x = rng.standard_normal(shape, dtype=np.float32)
     g = rng.standard_normal(shape, dtype=np.float32)
-    if name.startswith("strided"):
+    if view == "step":
         x, g = x[..., ::2], g[..., ::2]
+    elif view == "reversed":
+        half = shape[-1] // 2
+        x, g = x[..., :half][..., ::-1], g[..., :half][..., ::-1]
     y = np.empty(x.shape, np.float32)
     for thr in threads:
-        kw = dict(size=size, region="within", axis=axis, out=y, num_threads=thr)
+        kw = dict(size=size, region=region, axis=axis, out=y, num_threads=thr)
         ts = []
         for _ in range(calls):
             t0 = time.perf_counter()
@@ -59,13 +75,14 @@ print(" | ".join(out))
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("roots", nargs="+")
+    ap.add_argument("--set", choices=sorted(SETS), default="within")
     ap.add_argument("--forward", action="store_true")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--calls", type=int, default=15)
     a = ap.parse_args()
     if len(a.roots) < 2:
         ap.error(f"give at least two build roots to compare, got {a.roots!r}")
-    code = f"CASES = {CASES!r}\n" + CHILD
+    code = f"CASES = {SETS[a.set]!r}\n" + CHILD
     best = {root: {} for root in a.roots}      # case -> min over rounds, per build
     for _ in range(a.rounds):
         for root in a.roots:
