@@ -256,7 +256,13 @@ def _run_blocked(x, g, y, axis, region, before, after, call):
     ins = [x] if g is None else [x, g]
     if not all(_same_axis_order(a, y) for a in ins):
         return False
-    free = [0, axis] if region == "within" else [d for d in range(y.ndim) if d != axis]
+    if region == "within":
+        free = [0, axis]            # batch and channels: the window spans neither
+    else:
+        free = [d for d in range(y.ndim) if d != axis]
+    free = [d for d in free if y.shape[d] > 1]
+    if not free:
+        return False
     s = max(free, key=lambda d: abs(y.strides[d]))
     n = y.shape[s]
     step = max(1, _BLOCK_BYTES // max(1, y.itemsize * (y.size // n)))

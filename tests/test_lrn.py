@@ -714,6 +714,7 @@ def _gathering_cases():
     c_out = lambda shape: np.empty(shape, np.float32)
     return {   # name: (x, grad_y's layout, out (None, "x", "g" or a maker), axis)
         "W step 2": (base[..., ::2], "C", None, 1),
+        "batch of 1, W step 2": (base[:1, :, :, ::2], "C", None, 1),
         "reversed W": (base[..., ::-1], "C", None, 1),
         "broadcast": (np.broadcast_to(base[:1, :, :1], base.shape), "C", c_out, 1),
         "in place on W step 2": (base.copy()[..., ::2], "C", "x", 1),
