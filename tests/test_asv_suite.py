@@ -43,7 +43,7 @@ def run_one(cls, params):
 
 def test_suite_shape():
     classes = list(benchmark_classes())
-    assert {c.__name__ for c in classes} >= {"TimeAcross", "TimeWithin", "TimeSizeBeta",
+    assert {c.__name__ for c in classes} >= {"TimeAcross", "TimeWithin", "TimeSizeBeta", "TimeViews",
                                              "PeakMem", "ExtraMemory", "RatioToCopy",
                                              "MaxError", "TimeTorch", "PeakMemTorch"}
     total = 0
@@ -67,6 +67,14 @@ def test_time_benchmarks_small_combinations(monkeypatch):
     ]
     for cls, params in cases:
         assert run_one(cls, params) == {"time_lrn": None}
+
+
+def test_view_benchmarks_small(monkeypatch):
+    monkeypatch.setitem(bench_time.VIEW_BASE, "W step 2", ((2, 8, 9, 18), "NCHW"))
+    monkeypatch.setitem(bench_time.VIEW_BASE, "NHWC channel step 2", ((2, 16, 9, 9), "NHWC"))
+    monkeypatch.setitem(bench_time.VIEW_BASE, "reversed W", ((2, 8, 9, 18), "NCHW"))
+    for params in itertools.product(*bench_time.TimeViews.params):
+        assert run_one(bench_time.TimeViews, params) == {"time_lrn": None}
 
 
 def test_threads_parameter_is_applied_and_restored():

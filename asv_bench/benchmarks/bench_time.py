@@ -1,10 +1,12 @@
 """Wall-clock time of lrn and lrn_backward (with out=, so no allocation is timed).
 
 The full cross product of every parameter would take hours, so it is cut in
-three grids: every shape, layout and dtype for the default window (size 5,
-beta 0.75) across channels; the same for within-channel on the big shapes; and
-every size and beta on AlexNet's first LRN layer.
+four grids: every shape, layout and dtype for the default window (size 5,
+beta 0.75) across channels; the same for within-channel on the big shapes;
+every size and beta on AlexNet's first LRN layer; and strided views of it.
 """
+import numpy as np
+
 from .common import (BIG, SHAPES, THREADS, Threads, array, lrn_function,
                      touched_empty)
 
@@ -57,6 +59,40 @@ class TimeSizeBeta(_Time):
 
     def setup(self, direction, region, layout, size, beta):
         self._prepare(direction, region, layout, "float32", "alexnet1 N=32", size, beta, "all")
+
+    def time_lrn(self, *params):
+        self._call()
+
+
+# (N, C, H, W) of the arrays the views are cut from: rows of 110 for W steps and
+# reversed halves, 192 channels for the NHWC channel step (views of AlexNet's first
+# LRN layer's size, 32x96x55x55)
+VIEW_BASE = {"W step 2": ((32, 96, 55, 110), "NCHW"),
+             "NHWC channel step 2": ((32, 192, 55, 55), "NHWC"),
+             "reversed W": ((32, 96, 55, 110), "NCHW")}
+
+
+def view_of(name, a):
+    if name == "reversed W":
+        return a[..., : a.shape[-1] // 2][..., ::-1]
+    return a[..., ::2]
+
+
+class TimeViews(_Time):
+    """Views that share no unit stride with a dense output (x[..., ::2] along the
+    pixels or NHWC channels, reversed rows), size 5, beta 0.75, float32, 1 thread:
+    the path that copies them block by block into dense buffers."""
+    params = [["forward", "backward"], ["across", "within"], list(VIEW_BASE)]
+    param_names = ["direction", "region", "view"]
+
+    def setup(self, direction, region, view):
+        shape, layout = VIEW_BASE[view]
+        self.f = lrn_function(direction, region, layout, 5, 0.75)
+        self.use_threads(1)
+        self.x = view_of(view, array(shape, layout))
+        self.g = view_of(view, array(shape, layout, seed=1)) if direction == "backward" else None
+        self.out = touched_empty(np.empty(self.x.shape, self.x.dtype))
+        self.f(self.x, self.g, self.out)
 
     def time_lrn(self, *params):
         self._call()
