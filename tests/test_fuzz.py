@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import lrn_fast
-from lrn_fast import reference
+from lrn_fast import _api, reference
 
 EXAMPLES = int(os.environ.get("LRN_FAST_FUZZ_EXAMPLES", "150"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None, print_blob=True,
@@ -156,6 +156,23 @@ INVALID = {
 @SETTINGS
 @given(cases())
 def test_fuzz(c):
+    _check(c)
+
+
+@SETTINGS
+@given(cases())
+def test_fuzz_dense_blocks(c):
+    """The same cases with the dense-block path (views the kernels would gather,
+    lrn_fast/_api.py) taken at every size, in blocks of 256 bytes."""
+    saved = _api._BLOCK_MIN, _api._BLOCK_BYTES
+    _api._BLOCK_MIN, _api._BLOCK_BYTES = 0, 256
+    try:
+        _check(c)
+    finally:
+        _api._BLOCK_MIN, _api._BLOCK_BYTES = saved
+
+
+def _check(c):
     x, g = c["x"], c["g"]
     x0 = x.copy()
     g0 = g.copy() if g is not None else None
