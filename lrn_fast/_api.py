@@ -216,10 +216,11 @@ def _jobs(arrays, axis, region, before, after):
     return [([shape[d] for d in order], sts, [0] * len(arrays), lo, hi)]
 
 
-def _gathers(job, region, backward):
+def _gathers(job, dtype, region, backward):
     """Would the kernels go element by element over this job (lrn_gathers)?"""
     shape, sts, _, lo, hi = job
-    return _lrn.gathers(0 if region == "across" else 1, int(backward), shape, sts[0],
+    return _lrn.gathers(0 if dtype == np.float32 else 1, 0 if region == "across" else 1,
+                        int(backward), shape, sts[0],
                         sts[1] if backward else None, sts[-1], lo, hi)
 
 
@@ -269,7 +270,7 @@ def _run_blocked(x, g, y, axis, region, before, after, call):
     first = (slice(None),) * s + (slice(0, min(n, step)),)
     proto = np.empty_like(y[first], order="K")
     if _gathers(_jobs([proto] * (len(ins) + 1), axis, region, before, after)[0],
-                region, g is not None):
+                y.dtype, region, g is not None):
         return False
     bufs = {proto.shape[s]: [proto]}   # per block length (the last may be shorter)
     for i0 in range(0, n, step):
@@ -322,7 +323,7 @@ def _run(x, g, y, axis, region, divisor, before, after, alpha, beta, k, nthreads
     if (y.size >= _BLOCK_MIN
             and (not y.flags.c_contiguous or x.strides != y.strides
                  or (backward and g.strides != y.strides))
-            and _gathers(jobs[0], region, backward)
+            and _gathers(jobs[0], y.dtype, region, backward)
             and _run_blocked(x, g, y, axis, region, before, after, call)):
         return
     for job in jobs:

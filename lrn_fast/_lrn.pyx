@@ -62,10 +62,11 @@ def run(int dtype, int region, int backward,
         raise MemoryError("lrn_fast: could not allocate the kernel's scratch memory")
 
 
-def gathers(int region, int backward, shape, xs, gs, ys, lo, hi):
+def gathers(int dtype, int region, int backward, shape, xs, gs, ys, lo, hi):
     """Would the kernels read and write this job element by element (lrn_gathers)?"""
     cdef lrn_job job
     _fill(&job, region, backward, shape, xs, gs, ys, lo, hi)
+    job.dtype = dtype
     return bool(lrn_gathers(&job))
 
 

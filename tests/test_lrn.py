@@ -718,8 +718,9 @@ def _gathering_cases():
         "reversed W": (base[..., ::-1], "C", None, 1),
         "broadcast": (np.broadcast_to(base[:1, :, :1], base.shape), "C", c_out, 1),
         "in place on W step 2": (base.copy()[..., ::2], "C", "x", 1),
-        "NHWC channel step 2": (np.ascontiguousarray(np.moveaxis(base, 1, -1))[..., ::2],
-                                "x", None, -1),
+        # 10 channels: with 32 bytes of channels or fewer, dense NHWC runs on packed rows
+        "NHWC channel step 2": (np.ascontiguousarray(np.moveaxis(
+            random((5, 20, 6, 14), np.float32, seed=44), 1, -1))[..., ::2], "x", None, -1),
         "channel axis 0, step 2": (base[:, :, ::2, ::2].transpose(1, 0, 2, 3), "x", None, 0),
         "grad W step 2, x C": (base[..., ::2].copy(), "W step 2", None, 1),
         "C-ordered view of F memory, step 2": (f[..., ::2], "x", None, 1),
@@ -762,7 +763,7 @@ def test_gathering_layouts_run_dense_blocks(case, region, backward, block_bytes,
     run = _lrn.run
 
     def spy(dtype, reg, bwd, xa, xo, ga, go, ya, yo, shape, xs, gs, ys, lo, hi, *rest):
-        seen.append(_lrn.gathers(reg, bwd, shape, xs, gs, ys, lo, hi))
+        seen.append(_lrn.gathers(dtype, reg, bwd, shape, xs, gs, ys, lo, hi))
         return run(dtype, reg, bwd, xa, xo, ga, go, ya, yo, shape, xs, gs, ys, lo, hi, *rest)
 
     monkeypatch.setattr(_lrn, "run", spy)
@@ -797,3 +798,36 @@ def test_gathering_layouts_run_dense_blocks(case, region, backward, block_bytes,
         np.testing.assert_array_equal(x, x_before)
     if g is not None and outspec != "g":
         np.testing.assert_array_equal(g, g_before)
+
+
+# ---- channels-last with few channels: packed rows ---------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("channels", [1, 2, 3, 4, 5, 8, 9, 16])
+@pytest.mark.parametrize("backward", [False, True])
+def test_few_channels_last(dtype, channels, backward):
+    """Dense NHWC with 32 bytes of channels per pixel or fewer runs on packed rows
+    (the contiguous-channel kernels' vectors would be mostly padding), with more on
+    contiguous channels; both match the reference, packed rows bitwise the NCHW
+    result."""
+    item = np.dtype(dtype).itemsize
+    code = 0 if dtype == np.float32 else 1
+    nhwc = lambda seed: np.ascontiguousarray(np.moveaxis(
+        random((3, channels, 9, 11), dtype, seed=seed), 1, -1)).transpose(0, 3, 1, 2)
+    x, g = nhwc(51), nhwc(52)
+    job = _api._jobs([x, g, x] if backward else [x, x], 1, "across", 2, 2)[0]
+    packed = _api._gathers(job, dtype, "across", backward)
+    assert packed == (channels > 1 and channels * item <= 32)
+    kw = dict(size=5, alpha=2.0, beta=0.75, k=1.5)
+    if backward:
+        got = lrn_fast.lrn_backward(g, x, **kw)
+        ref = reference.lrn_backward(as64(g), as64(x), **kw)
+        dense = lrn_fast.lrn_backward(np.ascontiguousarray(g), np.ascontiguousarray(x), **kw)
+        assert_result(got, ref, mag=backward_magnitude(g, x, **kw))
+    else:
+        got = lrn_fast.lrn(x, **kw)
+        ref = reference.lrn(as64(x), **kw)
+        dense = lrn_fast.lrn(np.ascontiguousarray(x), **kw)
+        assert_result(got, ref)
+    assert got.strides == x.strides   # the result keeps the input's memory order
+    if packed:   # packed rows run the NCHW rows kernels: the same bits
+        np.testing.assert_array_equal(got, dense)
