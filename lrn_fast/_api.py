@@ -233,6 +233,18 @@ _BLOCK_BYTES = 1 << 20
 _BLOCK_MIN = 1 << 14     # elements; below, the blocks' setup (~25 us) costs more
 
 
+def _dense(a):
+    """Does a fill its memory without gaps, in some order of its axes (as
+    np.empty_like(a, order="K") does)?  Then its blocks would be used as they are."""
+    expected = a.itemsize
+    for d in sorted((d for d in range(a.ndim) if a.shape[d] != 1),
+                    key=lambda d: abs(a.strides[d])):
+        if a.strides[d] != expected:
+            return False
+        expected *= a.shape[d]
+    return True
+
+
 def _axes_in_memory(a):
     """a's axes from the largest |stride| to the smallest, without those of length 1
     or stride 0 (broadcast)."""
@@ -321,8 +333,7 @@ def _run(x, g, y, axis, region, divisor, before, after, alpha, beta, k, nthreads
 
     jobs = _jobs(arrays, axis, region, before, after)
     if (y.size >= _BLOCK_MIN
-            and (not y.flags.c_contiguous or x.strides != y.strides
-                 or (backward and g.strides != y.strides))
+            and not (_dense(y) and all(a.strides == y.strides for a in arrays))
             and _gathers(jobs[0], y.dtype, region, backward)
             and _run_blocked(x, g, y, axis, region, before, after, call)):
         return
