@@ -1,7 +1,8 @@
 """Time lrn_fast builds against each other, alternated in separate processes (the
 numbers in README Performance and CHANGELOG).
 
-    python src_c/test/time_builds.py ROOT_A ROOT_B [ROOT_C ...] [--set within|layouts]
+    python src_c/test/time_builds.py ROOT_A ROOT_B [ROOT_C ...]
+                                     [--set within|layouts|fewchannels]
                                      [--forward] [--rounds 3] [--calls 15]
 
 Each ROOT is a source folder with the extension built in place (e.g. a git
@@ -9,7 +10,8 @@ worktree of an older commit and this checkout).  Run it from a folder that is ne
 (e.g. /tmp): each child puts its root first on sys.path and checks that it imported
 that build.  `--set within` (default): the within-channel region's streamed and
 buffered shapes; `--set layouts`: views that share no unit stride (step slices,
-reversed), both regions.  Prints, per round and build, the minimum time of
+reversed), both regions; `--set fewchannels`: dense NHWC across with 3 to 16
+channels (float32; two float64).  Prints, per round and build, the minimum time of
 `--calls` calls per shape, float32, size 5 unless named, 1 thread unless named;
 then, per shape, the minimum over the rounds and its ratio to the first build's.
 """
@@ -37,6 +39,14 @@ SETS = {  # name, shape, channel axis, region, size, view, threads
         ]
         for region in ("across", "within")
     ],
+    "fewchannels": [   # dense NHWC across, about 9.3M values (float64: 4.6M)
+        ("NHWC 3 channels", (32, 311, 311, 3), -1, "across", 5, "", (1, 2)),
+        ("NHWC 4 channels", (32, 269, 269, 4), -1, "across", 5, "", (1,)),
+        ("NHWC 8 channels", (32, 190, 190, 8), -1, "across", 5, "", (1,)),
+        ("NHWC 16 channels", (32, 134, 134, 16), -1, "across", 5, "", (1,)),
+        ("NHWC 3 channels f64", (32, 220, 220, 3), -1, "across", 5, "f64", (1,)),
+        ("NHWC 8 channels f64", (32, 134, 134, 8), -1, "across", 5, "f64", (1,)),
+    ],
 }
 
 CHILD = r"""
@@ -49,14 +59,15 @@ assert lrn_fast.__file__.startswith(root), lrn_fast.__file__
 rng = np.random.default_rng(0)
 out = []
 for name, shape, axis, region, size, view, threads in CASES:
-    x = rng.standard_normal(shape, dtype=np.float32)
-    g = rng.standard_normal(shape, dtype=np.float32)
+    dt = np.float64 if "f64" in view else np.float32
+    x = rng.standard_normal(shape, dtype=dt)
+    g = rng.standard_normal(shape, dtype=dt)
     if view == "step":
         x, g = x[..., ::2], g[..., ::2]
     elif view == "reversed":
         half = shape[-1] // 2
         x, g = x[..., :half][..., ::-1], g[..., :half][..., ::-1]
-    y = np.empty(x.shape, np.float32)
+    y = np.empty(x.shape, dt)
     for thr in threads:
         kw = dict(size=size, region=region, axis=axis, out=y, num_threads=thr)
         ts = []
