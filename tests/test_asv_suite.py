@@ -44,6 +44,7 @@ def run_one(cls, params):
 def test_suite_shape():
     classes = list(benchmark_classes())
     assert {c.__name__ for c in classes} >= {"TimeAcross", "TimeWithin", "TimeSizeBeta", "TimeViews",
+                                             "TimeFewChannels",
                                              "PeakMem", "ExtraMemory", "RatioToCopy",
                                              "MaxError", "TimeTorch", "PeakMemTorch"}
     total = 0
@@ -75,6 +76,13 @@ def test_view_benchmarks_small(monkeypatch):
     monkeypatch.setitem(bench_time.VIEW_BASE, "reversed W", ((2, 8, 9, 18), "NCHW"))
     for params in itertools.product(*bench_time.TimeViews.params):
         assert run_one(bench_time.TimeViews, params) == {"time_lrn": None}
+
+
+def test_few_channels_benchmarks_small(monkeypatch):
+    for c in bench_time.FEW_CHANNELS:
+        monkeypatch.setitem(bench_time.FEW_CHANNELS, c, (2, c, 9, 9))
+    for params in itertools.product(*bench_time.TimeFewChannels.params):
+        assert run_one(bench_time.TimeFewChannels, params) == {"time_lrn": None}
 
 
 def test_threads_parameter_is_applied_and_restored():

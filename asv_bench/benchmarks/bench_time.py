@@ -1,9 +1,10 @@
 """Wall-clock time of lrn and lrn_backward (with out=, so no allocation is timed).
 
 The full cross product of every parameter would take hours, so it is cut in
-four grids: every shape, layout and dtype for the default window (size 5,
+grids: every shape, layout and dtype for the default window (size 5,
 beta 0.75) across channels; the same for within-channel on the big shapes;
-every size and beta on AlexNet's first LRN layer; and strided views of it.
+every size and beta on AlexNet's first LRN layer; strided views of it; and NHWC
+with few channels.
 """
 import numpy as np
 
@@ -92,6 +93,31 @@ class TimeViews(_Time):
         self.x = view_of(view, array(shape, layout))
         self.g = view_of(view, array(shape, layout, seed=1)) if direction == "backward" else None
         self.out = touched_empty(np.empty(self.x.shape, self.x.dtype))
+        self.f(self.x, self.g, self.out)
+
+    def time_lrn(self, *params):
+        self._call()
+
+
+# (N, C, H, W) of NHWC arrays with few channels, each about 9.3M values as AlexNet's
+# first LRN layer (32x96x55x55)
+FEW_CHANNELS = {3: (32, 3, 311, 311), 8: (32, 8, 190, 190), 16: (32, 16, 134, 134)}
+
+
+class TimeFewChannels(_Time):
+    """NHWC across channels with 3, 8 or 16 channels, size 5, beta 0.75, float32,
+    1 thread: up to 32 bytes of channels per pixel run on packed rows, more on the
+    contiguous channels."""
+    params = [["forward", "backward"], list(FEW_CHANNELS)]
+    param_names = ["direction", "channels"]
+
+    def setup(self, direction, channels):
+        shape = FEW_CHANNELS[channels]
+        self.f = lrn_function(direction, "across", "NHWC", 5, 0.75)
+        self.use_threads(1)
+        self.x = array(shape, "NHWC")
+        self.g = array(shape, "NHWC", seed=1) if direction == "backward" else None
+        self.out = touched_empty(self.x)
         self.f(self.x, self.g, self.out)
 
     def time_lrn(self, *params):
