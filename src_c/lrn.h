@@ -55,9 +55,9 @@ enum { LRN_MODE_ROWS = 0, LRN_MODE_CL = 1, LRN_MODE_PACK = 2 };
 #define LRN_CL_MAXN 16
 /* Channels-last needs more than this many bytes of channels per pixel; with fewer
  * the contiguous-channel kernels' vectors are mostly padding and packed rows run
- * faster (1 thread, 32 images, size 5: float32 3 channels 39 -> 14 ms forward,
- * 79 -> 26 backward; 8 channels 15 -> 15 and 31 -> 24; float64 3 channels
- * 10 -> 6 and 20 -> 12, while 8 float64 channels stay faster as they are). */
+ * faster (32 images, size 5, 1 thread, forward / backward ms: float32 3 channels
+ * 37 / 78 -> 12 / 27, 8 channels 14 / 30 -> 11 / 23; float64 3 channels 21 / 42 ->
+ * 11 / 24; 8 float64 channels, one AVX-512 vector, are faster as they are). */
 #define LRN_CL_MINBYTES 32
 #define LRN_STRIP_MAXN 8      /* across windows the strip kernels keep in registers */
 #define LRN_HALF_MAXN 16      /* across backward windows summed directly in two parts */
