@@ -810,7 +810,6 @@ def test_few_channels_last(dtype, channels, backward):
     contiguous channels; both match the reference, packed rows bitwise the NCHW
     result."""
     item = np.dtype(dtype).itemsize
-    code = 0 if dtype == np.float32 else 1
     nhwc = lambda seed: np.ascontiguousarray(np.moveaxis(
         random((3, channels, 9, 11), dtype, seed=seed), 1, -1)).transpose(0, 3, 1, 2)
     x, g = nhwc(51), nhwc(52)
