@@ -29,6 +29,7 @@ cdef extern from "lrn.h" nogil:
 
     int lrn_plan(lrn_job *job, int nthreads)
     int lrn_gathers(const lrn_job *job)
+    int lrn_across_mode(const lrn_job *job)
     int lrn_run(lrn_job *job, int nthreads)
     int lrn_cpu_supports(int target)
     int lrn_target_compiled(int target)

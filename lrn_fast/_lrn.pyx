@@ -70,6 +70,15 @@ def gathers(int dtype, int region, int backward, shape, xs, gs, ys, lo, hi):
     return bool(lrn_gathers(&job))
 
 
+def across_mode(int dtype, int backward, shape, xs, gs, ys, lo, hi):
+    """How an across job runs (lrn_across_mode): 0 on rows of contiguous pixels,
+    1 on contiguous channels, 2 packed."""
+    cdef lrn_job job
+    _fill(&job, 0, backward, shape, xs, gs, ys, lo, hi)
+    job.dtype = dtype
+    return lrn_across_mode(&job)
+
+
 def plan(int dtype, int region, int backward, shape, lo, hi, int nthreads, bint strided=False,
          int pow_mode=1):
     """The plan of a job of contiguous arrays, not in place: (tile, work items,

@@ -49,8 +49,9 @@ typedef struct {
 } lrn_job;
 
 /* How the across region runs: on rows of contiguous pixels (NCHW-like), on
- * contiguous channels (NHWC-like, windows up to LRN_CL_MAXN taps), or by
- * gathering a tile into rows (anything else). */
+ * contiguous channels (NHWC-like, windows up to LRN_CL_MAXN taps), or packed:
+ * the arrays whose pixels are not contiguous go through channel rows of a tile
+ * of pixels (anything else: few channels, mixed memory orders, strided views). */
 enum { LRN_MODE_ROWS = 0, LRN_MODE_CL = 1, LRN_MODE_PACK = 2 };
 #define LRN_CL_MAXN 16
 /* Channels-last needs more than this many bytes of channels per pixel; with fewer
@@ -128,13 +129,21 @@ static inline int lrn_within_unit(const lrn_job *J, int planar)
     return J->xs[d] == 1 && J->ys[d] == 1 && (!J->backward || J->gs[d] == 1);
 }
 
+/* Across, packed: an array with unit stride along the pixels is used where it
+ * is, one with unit stride along the channels goes through blocks transposed in
+ * registers (lrn_kernels.h, F(pack)); any other element by element. */
+static inline int lrn_pack_unit(ptrdiff_t sc, ptrdiff_t sp) { return sc == 1 || sp == 1; }
+
 /* 1 when the kernels would read and write this job element by element: across,
- * no unit stride shared by x, y (and g) along the pixels or (windows up to
- * LRN_CL_MAXN taps) the channels; within, none along the axis the buffer runs
- * over.  Python then runs it on dense copies in blocks (lrn_fast/_api.py). */
+ * packed with an array that has neither unit stride; within, no unit stride
+ * shared by x, y (and g) along the axis the buffer runs over.  Python then runs
+ * it on dense copies in blocks (lrn_fast/_api.py). */
 static inline int lrn_gathers(const lrn_job *J)
 {
-    if (J->region == LRN_ACROSS) return lrn_across_mode(J) == LRN_MODE_PACK;
+    if (J->region == LRN_ACROSS)
+        return lrn_across_mode(J) == LRN_MODE_PACK &&
+               !(lrn_pack_unit(J->xs[1], J->xs[2]) && lrn_pack_unit(J->ys[1], J->ys[2]) &&
+                 (!J->backward || lrn_pack_unit(J->gs[1], J->gs[2])));
     return !lrn_within_unit(J, lrn_within_planar(J));
 }
 

@@ -1062,6 +1062,82 @@ static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff
     }
 }
 
+/* ---- packing a tile of pixels into channel rows, and back -------------------
+ * The transpose of a VW x VW block in registers: log2(VW) rounds, round q
+ * swapping the off-diagonal sub-blocks of width b = 2^q in every pair of rows b
+ * apart, VW two-vector shuffles a round.  Their lane indices, made once a call: */
+typedef struct { VI lo[5], hi[5]; } F(tperm);   /* rounds: up to 16 lanes */
+static void F(tperm_init)(F(tperm) *t)
+{
+    for (ptrdiff_t q = 0, b = 1; b < VW; q++, b *= 2)
+        for (ptrdiff_t j = 0; j < VW; j++) {   /* lane j of a pair's first and second row */
+            t->lo[q][j] = (unsigned)(j & b ? j - b + VW : j);
+            t->hi[q][j] = (unsigned)(j & b ? j + VW : j + b);
+        }
+}
+
+static inline void F(transpose)(T *dst, ptrdiff_t ldd, const T *src, ptrdiff_t lds,
+                                const F(tperm) *t)
+{
+    VT r[VW];
+    _Pragma("GCC unroll 16")
+    for (ptrdiff_t i = 0; i < VW; i++) r[i] = F(vld)(src + i * lds);
+    _Pragma("GCC unroll 4")
+    for (ptrdiff_t q = 0, b = 1; b < VW; q++, b *= 2) {
+        _Pragma("GCC unroll 16")
+        for (ptrdiff_t i = 0; i < VW; i++) {
+            if (i & b) continue;
+            VT u = __builtin_shuffle(r[i], r[i + b], t->lo[q]);
+            VT v = __builtin_shuffle(r[i], r[i + b], t->hi[q]);
+            r[i] = u;
+            r[i + b] = v;
+        }
+    }
+    _Pragma("GCC unroll 16")
+    for (ptrdiff_t i = 0; i < VW; i++) F(vst)(dst + i * ldd, r[i]);
+}
+
+/* rows[c * ld + p] = a[p * sp + c * sc] (pack) or back (unpack), c < C, p < m;
+ * blocks of VW x VW transposed in registers when the channels are contiguous
+ * (sc = 1), element by element for the rest */
+static void F(pack)(T *rows, ptrdiff_t ld, const T *a, ptrdiff_t sc, ptrdiff_t sp, ptrdiff_t C,
+                    ptrdiff_t m)
+{
+    ptrdiff_t c0 = 0, mv = 0;   /* blocks: channels [0, c0) of pixels [0, mv) */
+    if (sc == 1 && C >= VW && m >= VW) {
+        F(tperm) t;
+        F(tperm_init)(&t);
+        c0 = C / VW * VW;
+        mv = m / VW * VW;   /* pixel blocks outer: a's memory in order */
+        for (ptrdiff_t p = 0; p < mv; p += VW)
+            for (ptrdiff_t c = 0; c < c0; c += VW)
+                F(transpose)(rows + c * ld + p, ld, a + p * sp + c, sp, &t);
+    }
+    for (ptrdiff_t p = 0; p < mv; p++)   /* the channels after the blocks' */
+        for (ptrdiff_t c = c0; c < C; c++) rows[c * ld + p] = a[p * sp + c * sc];
+    for (ptrdiff_t p = mv; p < m; p++)   /* the pixels after them */
+        for (ptrdiff_t c = 0; c < C; c++) rows[c * ld + p] = a[p * sp + c * sc];
+}
+
+static void F(unpack)(T *a, ptrdiff_t sc, ptrdiff_t sp, const T *rows, ptrdiff_t ld, ptrdiff_t C,
+                      ptrdiff_t m)
+{
+    ptrdiff_t c0 = 0, mv = 0;
+    if (sc == 1 && C >= VW && m >= VW) {
+        F(tperm) t;
+        F(tperm_init)(&t);
+        c0 = C / VW * VW;
+        mv = m / VW * VW;
+        for (ptrdiff_t p = 0; p < mv; p += VW)
+            for (ptrdiff_t c = 0; c < c0; c += VW)
+                F(transpose)(a + p * sp + c, sp, rows + c * ld + p, ld, &t);
+    }
+    for (ptrdiff_t p = 0; p < mv; p++)
+        for (ptrdiff_t c = c0; c < C; c++) a[p * sp + c * sc] = rows[c * ld + p];
+    for (ptrdiff_t p = mv; p < m; p++)
+        for (ptrdiff_t c = 0; c < C; c++) a[p * sp + c * sc] = rows[c * ld + p];
+}
+
 /* ---- across: one work item = (outer index, pixel tile) ---------------------- */
 static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
 {
@@ -1107,26 +1183,37 @@ static void F(across_item)(const lrn_job *J, ptrdiff_t item, void *work)
         if (cy) lrn_sfence();   /* the streamed lines before anything else */
         return;
     }
-    /* strided pixels (NHWC, transposed or reversed views): gather the tile into
-     * channel rows of m contiguous pixels, compute in place, scatter back. */
-    T *xt = mem + sw, *gt = xt + C * m;
-    ptrdiff_t sx1 = J->xs[1], sx2 = J->xs[2];
-    for (ptrdiff_t p = 0; p < m; p++)
-        for (ptrdiff_t c = 0; c < C; c++) xt[c * m + p] = x[p * sx2 + c * sx1];
-    if (J->backward) {
-        ptrdiff_t sg1 = J->gs[1], sg2 = J->gs[2];
-        for (ptrdiff_t p = 0; p < m; p++)
-            for (ptrdiff_t c = 0; c < C; c++) gt[c * m + p] = g[p * sg2 + c * sg1];
-        F(across_bwd_rows)(xt, m, gt, m, xt, m, C, m, lo, hi, a, k, coef, c1,
-                           J->pow_mode, &pw, mem);
+    /* pixels not contiguous in some array (NHWC, other memory orders, strided
+     * views): each such array's tile goes through channel rows of m contiguous
+     * pixels in the scratch (x and y share theirs: the rows kernels run in
+     * place), the others are used where they are */
+    /* rows a line longer when whole blocks are transposed into them: the VW rows
+     * a block writes then fall in different L1 sets */
+    ptrdiff_t lt = C >= VW ? m + 64 / (ptrdiff_t)sizeof(T) : m;
+    T *xt = mem + sw, *gt = xt + C * lt;
+    const T *xr = x, *gr = g;
+    T *yr = y;
+    ptrdiff_t ldx = J->xs[1], ldg = J->backward ? J->gs[1] : 0, ldy = J->ys[1];
+    if (J->xs[2] != 1) {
+        F(pack)(xt, lt, x, J->xs[1], J->xs[2], C, m);
+        xr = xt;
+        ldx = lt;
     }
-    else {
-        F(across_fwd_rows)(xt, m, xt, m, C, m, lo, hi, a, k,
-                           J->pow_mode, &pw, mem);
+    if (J->backward && J->gs[2] != 1) {
+        F(pack)(gt, lt, g, J->gs[1], J->gs[2], C, m);
+        gr = gt;
+        ldg = lt;
     }
-    ptrdiff_t sy1 = J->ys[1], sy2 = J->ys[2];
-    for (ptrdiff_t p = 0; p < m; p++)
-        for (ptrdiff_t c = 0; c < C; c++) y[p * sy2 + c * sy1] = xt[c * m + p];
+    if (J->ys[2] != 1) {
+        yr = xt;
+        ldy = lt;
+    }
+    if (J->backward)
+        F(across_bwd_rows)(xr, ldx, gr, ldg, yr, ldy, C, m, lo, hi, a, k, coef, c1,
+                           J->pow_mode, &pw, mem);
+    else
+        F(across_fwd_rows)(xr, ldx, yr, ldy, C, m, lo, hi, a, k, J->pow_mode, &pw, mem);
+    if (J->ys[2] != 1) F(unpack)(y, J->ys[1], J->ys[2], xt, lt, C, m);
 }
 
 /* ---- within channel: one work item = (batch index, chunk of cc channels) ----

@@ -800,6 +800,13 @@ def test_gathering_layouts_run_dense_blocks(case, region, backward, block_bytes,
         np.testing.assert_array_equal(g, g_before)
 
 
+def _across_mode(job, dtype, backward):
+    """lrn_across_mode of a job from _api._jobs: 0 rows, 1 contiguous channels, 2 packed."""
+    shape, sts, _, lo, hi = job
+    return _lrn.across_mode(0 if dtype == np.float32 else 1, int(backward), shape, sts[0],
+                            sts[1] if backward else None, sts[-1], lo, hi)
+
+
 # ---- channels-last with few channels: packed rows ---------------------------------
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("channels", [1, 2, 3, 4, 5, 8, 9, 16])
@@ -814,8 +821,9 @@ def test_few_channels_last(dtype, channels, backward):
         random((3, channels, 9, 11), dtype, seed=seed), 1, -1)).transpose(0, 3, 1, 2)
     x, g = nhwc(51), nhwc(52)
     job = _api._jobs([x, g, x] if backward else [x, x], 1, "across", 2, 2)[0]
-    packed = _api._gathers(job, dtype, "across", backward)
+    packed = _across_mode(job, dtype, backward) == 2
     assert packed == (channels > 1 and channels * item <= 32)
+    assert not _api._gathers(job, dtype, "across", backward)   # not element by element
     kw = dict(size=5, alpha=2.0, beta=0.75, k=1.5)
     if backward:
         got = lrn_fast.lrn_backward(g, x, **kw)
@@ -830,3 +838,74 @@ def test_few_channels_last(dtype, channels, backward):
     assert got.strides == x.strides   # the result keeps the input's memory order
     if packed:   # packed rows run the NCHW rows kernels: the same bits
         np.testing.assert_array_equal(got, dense)
+
+
+# ---- mixed memory orders: packed, each array as it lies -----------------------------
+def _in_order(a, order):
+    """a's values in NCHW ("c") or NHWC ("h") memory, as an NCHW-shaped array."""
+    if order == "c":
+        return np.ascontiguousarray(a)
+    return np.ascontiguousarray(np.moveaxis(a, 1, -1)).transpose(0, 3, 1, 2)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("channels", [3, 16, 21, 40])
+@pytest.mark.parametrize("orders", ["hc", "ch", "hch", "chc", "hcc", "cch", "hhc"])
+def test_mixed_memory_orders(dtype, channels, orders, monkeypatch):
+    """x, grad_y and out in different memory orders (NCHW and NHWC; orders names x,
+    [g,] out): the kernels read and write each as it lies (NHWC tiles transposed
+    in registers, whole blocks of vectors and the rest element by element), never
+    through Python's copies; values match the reference and the bits the NCHW
+    call's."""
+    backward = len(orders) == 3
+    shape = (2, channels, 9, 11)   # 99 pixels: whole blocks of 8 and 16 and a rest
+    x = _in_order(random(shape, dtype, seed=61), orders[0])
+    g = _in_order(random(shape, dtype, seed=62), orders[1]) if backward else None
+    out = _in_order(np.zeros(shape, dtype), orders[-1])
+    x0, g0 = x.copy(order="K"), (g.copy(order="K") if backward else None)
+    modes, gathered = [], []
+    run = _lrn.run
+
+    def spy(dt, reg, bwd, xa, xo, ga, go, ya, yo, shp, xs, gs, ys, lo, hi, *rest):
+        modes.append(_lrn.across_mode(dt, bwd, shp, xs, gs, ys, lo, hi))
+        gathered.append(_lrn.gathers(dt, reg, bwd, shp, xs, gs, ys, lo, hi))
+        return run(dt, reg, bwd, xa, xo, ga, go, ya, yo, shp, xs, gs, ys, lo, hi, *rest)
+
+    kw = dict(size=5, alpha=2.0, beta=0.75, k=1.5)
+    if backward:
+        dense = lrn_fast.lrn_backward(np.ascontiguousarray(g), np.ascontiguousarray(x), **kw)
+        ref = reference.lrn_backward(as64(g), as64(x), **kw)
+    else:
+        dense = lrn_fast.lrn(np.ascontiguousarray(x), **kw)
+        ref = reference.lrn(as64(x), **kw)
+    monkeypatch.setattr(_lrn, "run", spy)
+    got = (lrn_fast.lrn_backward(g, x, out=out, **kw) if backward
+           else lrn_fast.lrn(x, out=out, **kw))
+    assert got is out
+    assert modes == [2] and gathered == [False]
+    assert_result(got, ref, mag=backward_magnitude(g, x, **kw) if backward else None)
+    np.testing.assert_array_equal(got, dense)   # the rows kernels, as for NCHW
+    np.testing.assert_array_equal(x, x0)
+    if backward:
+        np.testing.assert_array_equal(g, g0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("orders", ["hc", "ch"])
+@pytest.mark.parametrize("into", ["x", "g"])
+def test_mixed_memory_orders_in_place(dtype, orders, into):
+    """The backward in place (out=x or out=grad_y) with x and grad_y in different
+    memory orders: the packed tile or the array itself is overwritten only after
+    the tile has been read."""
+    shape = (2, 40, 9, 11)
+    x = _in_order(random(shape, dtype, seed=63), orders[0])
+    g = _in_order(random(shape, dtype, seed=64), orders[1])
+    kw = dict(size=5, alpha=2.0, beta=0.75, k=1.5)
+    ref = reference.lrn_backward(as64(g), as64(x), **kw)
+    mag = backward_magnitude(g, x, **kw)
+    dense = lrn_fast.lrn_backward(np.ascontiguousarray(g), np.ascontiguousarray(x), **kw)
+    out = x if into == "x" else g
+    got = lrn_fast.lrn_backward(g, x, out=out, **kw)
+    assert got is out
+    assert_result(got, ref, mag=mag)
+    np.testing.assert_array_equal(got, dense)
