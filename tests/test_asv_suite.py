@@ -44,7 +44,7 @@ def run_one(cls, params):
 def test_suite_shape():
     classes = list(benchmark_classes())
     assert {c.__name__ for c in classes} >= {"TimeAcross", "TimeWithin", "TimeSizeBeta", "TimeViews",
-                                             "TimeFewChannels",
+                                             "TimeFewChannels", "TimeMixedOrders",
                                              "PeakMem", "ExtraMemory", "RatioToCopy",
                                              "MaxError", "TimeTorch", "PeakMemTorch"}
     total = 0
@@ -83,6 +83,12 @@ def test_few_channels_benchmarks_small(monkeypatch):
         monkeypatch.setitem(bench_time.FEW_CHANNELS, c, (2, c, 9, 9))
     for params in itertools.product(*bench_time.TimeFewChannels.params):
         assert run_one(bench_time.TimeFewChannels, params) == {"time_lrn": None}
+
+
+def test_mixed_orders_benchmarks_small(monkeypatch):
+    monkeypatch.setitem(common.SHAPES, "alexnet1 N=32", (2, 16, 9, 9))
+    for orders in bench_time.MIXED_ORDERS:
+        assert run_one(bench_time.TimeMixedOrders, (orders,)) == {"time_lrn": None}
 
 
 def test_threads_parameter_is_applied_and_restored():

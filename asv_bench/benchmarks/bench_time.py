@@ -122,3 +122,35 @@ class TimeFewChannels(_Time):
 
     def time_lrn(self, *params):
         self._call()
+
+
+# memory orders of x, [grad_y,] out, each c (NCHW) or h (NHWC): "hc" an NHWC x into
+# an NCHW out; "hch" what lrn_fast.torch gets from a channels_last input and a
+# contiguous gradient
+MIXED_ORDERS = ["hc", "ch", "hch", "hcc"]
+
+
+class TimeMixedOrders(_Time):
+    """x, grad_y and out in different memory orders (across, AlexNet's first LRN layer,
+    32x96x55x55, size 5, beta 0.75, float32, 1 thread): the NHWC arrays go through
+    tiles transposed in registers, the NCHW ones are used where they lie."""
+    params = [MIXED_ORDERS]
+    param_names = ["orders"]
+
+    def setup(self, orders):
+        shape, backward = SHAPES["alexnet1 N=32"], len(orders) == 3
+
+        def in_order(o, seed):
+            if o == "c":
+                return array(shape, "NCHW", seed=seed)
+            return array(shape, "NHWC", seed=seed).transpose(0, 3, 1, 2)
+
+        self.f = lrn_function("backward" if backward else "forward", "across", "NCHW", 5, 0.75)
+        self.use_threads(1)
+        self.x = in_order(orders[0], 0)
+        self.g = in_order(orders[1], 1) if backward else None
+        self.out = touched_empty(in_order(orders[-1], 0))
+        self.f(self.x, self.g, self.out)
+
+    def time_lrn(self, *params):
+        self._call()

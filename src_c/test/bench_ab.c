@@ -8,7 +8,9 @@
  * 2 MiB-aligned with transparent huge pages asked for (as numpy does for large arrays) and numpy's 16-byte offset.
  *
  * Usage (bench_ab.sh builds and runs it):
- *   [LRN_AB_TARGET=AVX2|baseline] bench_ab N C HW [fwd|bwd] [beta] [threads] [reps] [f32|f64] [SIZE]
+ *   [LRN_AB_TARGET=AVX2|baseline] [LRN_AB_LAYOUT=xgy] bench_ab N C HW [fwd|bwd] [beta] [threads] [reps] [f32|f64] [SIZE]
+ * LRN_AB_LAYOUT gives the memory order of x, g and y, each c (NCHW, the default)
+ * or h (NHWC): "hhh" channels-last, "hcc" an NHWC x with NCHW grad and output.
  * Prints the two times, B/A and whether the results are bitwise equal.  Both builds
  * run the best target this CPU has, or the one LRN_AB_TARGET names. */
 #define _DEFAULT_SOURCE
@@ -91,9 +93,19 @@ int main(int argc, char **argv)
     A.y = ya;
     A.ndim = 3;
     A.shape[0] = N; A.shape[1] = C; A.shape[2] = M;
-    A.xs[0] = A.gs[0] = A.ys[0] = C * M;
-    A.xs[1] = A.gs[1] = A.ys[1] = M;
-    A.xs[2] = A.gs[2] = A.ys[2] = 1;
+    /* memory orders of x, g and y: c NCHW-like, h NHWC-like ("hhh", "hcc", ...) */
+    const char *lay = getenv("LRN_AB_LAYOUT");
+    if (!lay || !*lay) lay = "ccc";
+    if (strlen(lay) != 3 || strspn(lay, "ch") != 3) {
+        fprintf(stderr, "LRN_AB_LAYOUT: three of c or h (x, g, y), not %s\n", lay);
+        return 2;
+    }
+    ptrdiff_t *st[3] = {A.xs, A.gs, A.ys};
+    for (int i = 0; i < 3; i++) {
+        st[i][0] = C * M;
+        st[i][1] = lay[i] == 'h' ? 1 : M;
+        st[i][2] = lay[i] == 'h' ? C : 1;
+    }
     A.lo[0] = size / 2 < C - 1 ? size / 2 : C - 1;
     A.hi[0] = (size - 1) / 2 < C - 1 ? (size - 1) / 2 : C - 1;
     A.alpha_d = 1e-4 / (double)size;
@@ -116,8 +128,9 @@ int main(int argc, char **argv)
     }
     qsort(ta, reps, sizeof *ta, cmp);
     qsort(tb, reps, sizeof *tb, cmp);
-    printf("%s%s%ldx%ldx%ld %s %s size %ld beta %g, %d thread%s: A %.3f ms (q1 %.3f)  B %.3f ms (q1 %.3f)  "
-           "B/A %.3f  %s\n", tn && *tn ? tn : "", tn && *tn ? " " : "", N, C, M,
+    printf("%s%s%s%s%ldx%ldx%ld %s %s size %ld beta %g, %d thread%s: A %.3f ms (q1 %.3f)  B %.3f ms (q1 %.3f)  "
+           "B/A %.3f  %s\n", tn && *tn ? tn : "", tn && *tn ? " " : "",
+           strcmp(lay, "ccc") ? lay : "", strcmp(lay, "ccc") ? " " : "", N, C, M,
            f64 ? "f64" : "f32", bwd ? "bwd" : "fwd", size, beta, nth,
            nth == 1 ? "" : "s", ta[0] * 1e3, ta[reps / 4] * 1e3, tb[0] * 1e3, tb[reps / 4] * 1e3,
            tb[0] / ta[0], memcmp(ya, yb, n * esz) ? "results differ" : "same bits");

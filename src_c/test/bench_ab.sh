@@ -6,6 +6,7 @@
 #   bash src_c/test/bench_ab.sh REV ["N C HW fwd|bwd beta threads reps f32|f64 [size]" ...]
 #
 # LRN_AB_TARGET=AVX2 (or baseline) times that target instead of the best one.
+# LRN_AB_LAYOUT=hhh (x, g, y: c NCHW, h NHWC) times other memory orders.
 #
 # Without cases: AlexNet norm1 and norm2, float32, beta 0.75, forward and backward,
 # 1 and 2 threads, and (1,96,55,55) forward.  Two builds of the same source read

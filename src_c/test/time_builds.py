@@ -2,7 +2,7 @@
 numbers in README Performance and CHANGELOG).
 
     python src_c/test/time_builds.py ROOT_A ROOT_B [ROOT_C ...]
-                                     [--set within|layouts|fewchannels]
+                                     [--set within|layouts|fewchannels|mixed]
                                      [--forward] [--rounds 3] [--calls 15]
 
 Each ROOT is a source folder with the extension built in place (e.g. a git
@@ -11,7 +11,8 @@ worktree of an older commit and this checkout).  Run it from a folder that is ne
 that build.  `--set within` (default): the within-channel region's streamed and
 buffered shapes; `--set layouts`: views that share no unit stride (step slices,
 reversed), both regions; `--set fewchannels`: dense NHWC across with 3 to 16
-channels (float32; two float64).  Prints, per round and build, the minimum time of
+channels (float32; two float64); `--set mixed`: across with x, grad_y and out in
+different memory orders (NCHW and NHWC).  Prints, per round and build, the minimum time of
 `--calls` calls per shape, float32, size 5 unless named, 1 thread unless named;
 then, per shape, the minimum over the rounds and its ratio to the first build's.
 """
@@ -47,6 +48,13 @@ SETS = {  # name, shape, channel axis, region, size, view, threads
         ("NHWC 3 channels f64", (32, 220, 220, 3), -1, "across", 5, "f64", (1,)),
         ("NHWC 8 channels f64", (32, 134, 134, 8), -1, "across", 5, "f64", (1,)),
     ],
+    "mixed": [   # across, (32,96,55,55); "o:" then the orders of x, grad_y and out
+        ("x NHWC", (32, 96, 55, 55), 1, "across", 5, "o:hcc", (1, 2)),
+        ("out NHWC", (32, 96, 55, 55), 1, "across", 5, "o:cch", (1,)),
+        ("grad_y NCHW", (32, 96, 55, 55), 1, "across", 5, "o:hch", (1,)),
+        ("x NHWC f64", (32, 96, 55, 55), 1, "across", 5, "o:hcc f64", (1,)),
+        ("x NHWC 3 channels", (32, 3, 311, 311), 1, "across", 5, "o:hcc", (1,)),
+    ],
 }
 
 CHILD = r"""
@@ -68,6 +76,9 @@ for name, shape, axis, region, size, view, threads in CASES:
         half = shape[-1] // 2
         x, g = x[..., :half][..., ::-1], g[..., :half][..., ::-1]
     y = np.empty(x.shape, dt)
+    if view.startswith("o:"):   # memory orders of x, g, y: c NCHW, h NHWC
+        nhwc = lambda a: np.ascontiguousarray(np.moveaxis(a, 1, -1)).transpose(0, 3, 1, 2)
+        x, g, y = [nhwc(a) if o == "h" else a for a, o in zip((x, g, y), view[2:5])]
     for thr in threads:
         kw = dict(size=size, region=region, axis=axis, out=y, num_threads=thr)
         ts = []
