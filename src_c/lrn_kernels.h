@@ -1099,8 +1099,9 @@ static inline void F(transpose)(T *dst, ptrdiff_t ldd, const T *src, ptrdiff_t l
 
 /* rows[c * ld + p] = a[p * sp + c * sc] (pack) or back (unpack), c < C, p < m;
  * blocks of VW x VW transposed in registers when the channels are contiguous
- * (sc = 1), element by element for the rest */
-static void F(pack)(T *rows, ptrdiff_t ld, const T *a, ptrdiff_t sc, ptrdiff_t sp, ptrdiff_t C,
+ * (sc = 1), element by element for the rest.  Inline: as calls, NHWC with 3
+ * float32 channels ran 16% slower forward (12.1 -> 14.0 ms for 32x311x311x3) */
+static inline void F(pack)(T *rows, ptrdiff_t ld, const T *a, ptrdiff_t sc, ptrdiff_t sp, ptrdiff_t C,
                     ptrdiff_t m)
 {
     ptrdiff_t c0 = 0, mv = 0;   /* blocks: channels [0, c0) of pixels [0, mv) */
@@ -1119,7 +1120,7 @@ static void F(pack)(T *rows, ptrdiff_t ld, const T *a, ptrdiff_t sc, ptrdiff_t s
         for (ptrdiff_t c = 0; c < C; c++) rows[c * ld + p] = a[p * sp + c * sc];
 }
 
-static void F(unpack)(T *a, ptrdiff_t sc, ptrdiff_t sp, const T *rows, ptrdiff_t ld, ptrdiff_t C,
+static inline void F(unpack)(T *a, ptrdiff_t sc, ptrdiff_t sp, const T *rows, ptrdiff_t ld, ptrdiff_t C,
                       ptrdiff_t m)
 {
     ptrdiff_t c0 = 0, mv = 0;
