@@ -977,23 +977,22 @@ static inline VT F(vshift_sum)(const T *v, ptrdiff_t from, ptrdiff_t to)
     return acc;
 }
 
-/* the same without the centre (e = 0); zero when from = to = 0 */
+/* the same without the centre (e = 0), from <= 0 <= to; zero when from = to = 0 */
 static inline VT F(vshift_sum_ex)(const T *v, ptrdiff_t from, ptrdiff_t to)
 {
-    VT acc = F(vsplat)(0);
-    int first = 1;
-    for (ptrdiff_t e = from; e <= to; e++) {
-        if (e == 0) continue;
-        acc = first ? F(vld)(v + e) : acc + F(vld)(v + e);
-        first = 0;
-    }
+    ptrdiff_t e = from < 0 ? from : 1;
+    if (e > to) return F(vsplat)(0);
+    VT acc = F(vld)(v + e);
+    for (ptrdiff_t f = e + 1; f < 0; f++) acc += F(vld)(v + f);
+    for (ptrdiff_t f = e < 0 ? 1 : e + 1; f <= to; f++) acc += F(vld)(v + f);
     return acc;
 }
 
-static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff_t m,
-                         const F(gpow) *pw, T *mem)
+__attribute__((always_inline))
+static inline void F(across_cl_w)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff_t m,
+                                  const F(gpow) *pw, T *mem, ptrdiff_t lo, ptrdiff_t hi)
 {
-    ptrdiff_t C = J->shape[1], lo = J->lo[0], hi = J->hi[0], n = lo + hi + 1;
+    ptrdiff_t C = J->shape[1], n = lo + hi + 1;
     ptrdiff_t G = C + n - 1, L0 = n - 1;
     ptrdiff_t sx = J->xs[2], sy = J->ys[2], sg = J->backward ? J->gs[2] : 0;
     ptrdiff_t P = LRN_CL_BLOCK / G > 0 ? LRN_CL_BLOCK / G : 1;
@@ -1011,7 +1010,9 @@ static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff
             T *dst = sq + L0 + p * G;
 #pragma GCC ivdep
             for (ptrdiff_t c = 0; c < C; c++) dst[c] = xp[c] * xp[c];
-            for (ptrdiff_t c = C; c < G; c++) dst[c] = 0;   /* the gap after it */
+            /* the gap after it, in whole vectors (past it: the next pixel's, written
+             * later, or the slack at the end) */
+            for (ptrdiff_t c = C; c < G; c += VW) F(vst)(dst + c, F(vsplat)(0));
         }
         for (ptrdiff_t p = 0; p < np; p++) {
             const T *xp = x + (p0 + p) * sx, *gp = g ? g + (p0 + p) * sg : NULL;
@@ -1044,7 +1045,7 @@ static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff
                 LRN_POW_SWITCH(LRN_CL_BWD)
 #undef LRN_CL_BWD
             }
-            for (ptrdiff_t c = C; c < G; c++) rp[c] = 0;    /* r's gap */
+            for (ptrdiff_t c = C; c < G; c += VW) F(vst)(rp + c, F(vsplat)(0));   /* r's gap */
         }
         if (!J->backward) continue;
         /* dx = self - 2 beta x * (the transposed window's other r) */
@@ -1060,6 +1061,21 @@ static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff
             }
         }
     }
+}
+
+/* Sizes 5 and 9 (PyTorch's and Caffe's default; TensorFlow's depth_radius 4)
+ * with their taps known to the compiler: the shifted sums unrolled.  With the
+ * gaps zeroed in whole vectors and the sum without the centre in two plain
+ * loops, float32 NHWC, about 9.3M values, 1 thread, size 5 (bench_ab.c,
+ * LRN_AB_LAYOUT=hhh): backward 16 channels 0.74-0.78x the time, 32 0.78-0.87x,
+ * 64 0.85-0.91x, 96 and 256 0.94-0.97x; forward 0.75x, 0.89x, 0.89x, 0.84x. */
+static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff_t m,
+                         const F(gpow) *pw, T *mem)
+{
+    ptrdiff_t lo = J->lo[0], hi = J->hi[0];
+    if (lo == 2 && hi == 2) F(across_cl_w)(J, x, g, y, m, pw, mem, 2, 2);
+    else if (lo == 4 && hi == 4) F(across_cl_w)(J, x, g, y, m, pw, mem, 4, 4);
+    else F(across_cl_w)(J, x, g, y, m, pw, mem, lo, hi);
 }
 
 /* ---- packing a tile of pixels into channel rows, and back -------------------

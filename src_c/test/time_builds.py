@@ -2,7 +2,7 @@
 numbers in README Performance and CHANGELOG).
 
     python src_c/test/time_builds.py ROOT_A ROOT_B [ROOT_C ...]
-                                     [--set within|layouts|fewchannels|mixed]
+                                     [--set within|layouts|fewchannels|channelslast|mixed]
                                      [--forward] [--rounds 3] [--calls 15]
 
 Each ROOT is a source folder with the extension built in place (e.g. a git
@@ -11,7 +11,8 @@ worktree of an older commit and this checkout).  Run it from a folder that is ne
 that build.  `--set within` (default): the within-channel region's streamed and
 buffered shapes; `--set layouts`: views that share no unit stride (step slices,
 reversed), both regions; `--set fewchannels`: dense NHWC across with 3 to 16
-channels (float32; two float64); `--set mixed`: across with x, grad_y and out in
+channels (float32; two float64); `--set channelslast`: the same with 16 to 96
+channels; `--set mixed`: across with x, grad_y and out in
 different memory orders (NCHW and NHWC).  Prints, per round and build, the minimum time of
 `--calls` calls per shape, float32, size 5 unless named, 1 thread unless named;
 then, per shape, the minimum over the rounds and its ratio to the first build's.
@@ -47,6 +48,14 @@ SETS = {  # name, shape, channel axis, region, size, view, threads
         ("NHWC 16 channels", (32, 134, 134, 16), -1, "across", 5, "", (1,)),
         ("NHWC 3 channels f64", (32, 220, 220, 3), -1, "across", 5, "f64", (1,)),
         ("NHWC 8 channels f64", (32, 134, 134, 8), -1, "across", 5, "f64", (1,)),
+    ],
+    "channelslast": [   # dense NHWC across, 16 to 96 channels, about 9.3M values
+        ("NHWC 16 channels", (32, 134, 134, 16), -1, "across", 5, "", (1,)),
+        ("NHWC 32 channels", (32, 95, 95, 32), -1, "across", 5, "", (1,)),
+        ("NHWC 64 channels", (32, 67, 67, 64), -1, "across", 5, "", (1,)),
+        ("NHWC 64 channels size 9", (32, 67, 67, 64), -1, "across", 9, "", (1,)),
+        ("NHWC 96 channels", (32, 55, 55, 96), -1, "across", 5, "", (1, 2)),
+        ("NHWC 96 channels f64", (32, 55, 55, 96), -1, "across", 5, "f64", (1,)),
     ],
     "mixed": [   # across, (32,96,55,55); "o:" then the orders of x, grad_y and out
         ("x NHWC", (32, 96, 55, 55), 1, "across", 5, "o:hcc", (1, 2)),
