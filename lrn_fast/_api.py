@@ -216,10 +216,15 @@ def _jobs(arrays, axis, region, before, after):
     return [([shape[d] for d in order], sts, [0] * len(arrays), lo, hi)]
 
 
+def _dtype_code(dtype):
+    """The kernels' code of a dtype (LRN_FLOAT32 0, LRN_FLOAT64 1)."""
+    return 0 if dtype == np.float32 else 1
+
+
 def _gathers(job, dtype, region, backward):
     """Would the kernels go element by element over this job (lrn_gathers)?"""
     shape, sts, _, lo, hi = job
-    return _lrn.gathers(0 if dtype == np.float32 else 1, 0 if region == "across" else 1,
+    return _lrn.gathers(_dtype_code(dtype), 0 if region == "across" else 1,
                         int(backward), shape, sts[0],
                         sts[1] if backward else None, sts[-1], lo, hi)
 
@@ -313,7 +318,7 @@ def _run_blocked(x, g, y, axis, region, before, after, call):
 def _run(x, g, y, axis, region, divisor, before, after, alpha, beta, k, nthreads):
     """Compute into y (dtype float32/float64, same shape); x, g of y's dtype."""
     arrays = [x, g, y] if g is not None else [x, y]
-    dtype = 0 if y.dtype == np.float32 else 1
+    dtype = _dtype_code(y.dtype)
     backward = g is not None
     if beta == 0.0:
         np.copyto(y, g if backward else x)

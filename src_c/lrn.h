@@ -66,13 +66,16 @@ enum { LRN_MODE_ROWS = 0, LRN_MODE_CL = 1, LRN_MODE_PACK = 2 };
 #define LRN_CL_BLOCK 2048     /* elements per channels-last block */
 #define LRN_BOX_COLS 1024     /* values per running-sum row in the within region */
 
+/* bytes per element of the job's dtype */
+static inline size_t lrn_esz(const lrn_job *J) { return J->dtype == LRN_FLOAT32 ? 4 : 8; }
+
 static inline int lrn_across_mode(const lrn_job *J)
 {
     if (J->xs[2] == 1 && J->ys[2] == 1 && (!J->backward || J->gs[2] == 1))
         return LRN_MODE_ROWS;
     if (J->xs[1] == 1 && J->ys[1] == 1 && (!J->backward || J->gs[1] == 1) &&
         J->lo[0] + J->hi[0] + 1 <= LRN_CL_MAXN &&
-        J->shape[1] * (J->dtype == LRN_FLOAT32 ? 4 : 8) > LRN_CL_MINBYTES)
+        J->shape[1] * (ptrdiff_t)lrn_esz(J) > LRN_CL_MINBYTES)
         return LRN_MODE_CL;
     return LRN_MODE_PACK;
 }

@@ -151,7 +151,7 @@ int lrn_effective_threads(const lrn_job *J, int nthreads)
 
 int lrn_plan(lrn_job *J, int nthreads)
 {
-    size_t esz = J->dtype == LRN_FLOAT32 ? 4 : 8;
+    size_t esz = lrn_esz(J);
     int nt = nthreads > 0 ? nthreads : lrn_max_threads();
     ptrdiff_t want = nt > 1 ? 4 * (ptrdiff_t)nt : 1;   /* items wanted for balance */
     if (J->region == LRN_ACROSS) {

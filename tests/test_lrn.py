@@ -532,7 +532,7 @@ def test_streamed_output_same_bits(shape, dtype, beta):
     x = random(shape, dtype, seed=36)
     g = random(shape, dtype, seed=37)
     inner = int(np.prod(shape[2:]))
-    code = 0 if dtype == np.float32 else 1
+    code = _api._dtype_code(dtype)
     pow_mode = _api._POW.get(beta, 0)       # the mode lrn_fast's API passes
     for backward, nt in ((0, 1), (1, 2)):
         assert _lrn.plan(code, 0, backward, [shape[0], shape[1], inner], [2], [2], nt,
@@ -803,7 +803,7 @@ def test_gathering_layouts_run_dense_blocks(case, region, backward, block_bytes,
 def _across_mode(job, dtype, backward):
     """lrn_across_mode of a job from _api._jobs: 0 rows, 1 contiguous channels, 2 packed."""
     shape, sts, _, lo, hi = job
-    return _lrn.across_mode(0 if dtype == np.float32 else 1, int(backward), shape, sts[0],
+    return _lrn.across_mode(_api._dtype_code(dtype), int(backward), shape, sts[0],
                             sts[1] if backward else None, sts[-1], lo, hi)
 
 
