@@ -46,6 +46,14 @@ static inline void F(vstr)(T *p, VT v, ptrdiff_t rem)
 {
     if (rem >= VW) F(vst)(p, v); else F(vstp)(p, v, rem);
 }
+/* v with the lanes from n on zeroed (0 < n < VW) */
+static inline VT F(vkeep)(VT v, ptrdiff_t n)
+{
+    VI lane, keep;
+    for (int i = 0; i < (int)VW; i++) lane[i] = (unsigned)i;
+    keep = (VI)(lane < (VI){0} + (unsigned)n);
+    return (VT)((VI)v & keep);
+}
 
 /* Output through non-temporal stores (J->stream, LRN_STREAM targets), for a row
  * of a tile written in steps of K whole vectors from the tile's start (first: the
@@ -964,11 +972,13 @@ static int F(strip_bwd)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t ldg, T 
 }
 
 /* ---- across, channels contiguous (NHWC), windows of up to LRN_CL_MAXN taps ----
- * A block of np pixels is laid out as one row: each pixel's C values followed
- * by a gap of n - 1 zeros (and n - 1 zeros in front), so that the window sum
- * of every channel of every pixel is a sum of n shifted copies of the row,
- * vectorised along the channels.  Sums of at most LRN_CL_MAXN squares, added
- * directly: no running sum at all here. */
+ * Vectorised along a pixel's channels, each window summed directly from n
+ * shifted copies of the squares (at most LRN_CL_MAXN: no running sum at all).
+ * Sizes 5 and 9 (taps known to the compiler, lo, hi <= VW) keep a pixel's
+ * squares in registers and shift them by two-vector shuffles.  Other windows:
+ * a block of np pixels is laid out as one row, each pixel's C values followed by
+ * a gap of n - 1 zeros (and n - 1 zeros in front), the shifted copies being
+ * unaligned loads from it. */
 /* window sum of the padded row at v: sum_{e=from}^{to} v[e], added in that order */
 static inline VT F(vshift_sum)(const T *v, ptrdiff_t from, ptrdiff_t to)
 {
@@ -988,9 +998,98 @@ static inline VT F(vshift_sum_ex)(const T *v, ptrdiff_t from, ptrdiff_t to)
     return acc;
 }
 
+/* Taps of a window over one pixel's channels, from three consecutive vectors of
+ * them (vp: channels c - VW.., v: c.., vn: c + VW..; zeros outside the pixel's
+ * channels), |e| <= VW: channels [c + e, c + e + VW), a two-vector shuffle. */
+static inline VT F(vtap)(VT vp, VT v, VT vn, ptrdiff_t e)
+{
+    VI idx;
+    for (int i = 0; i < (int)VW; i++) idx[i] = (unsigned)(e < 0 ? i + VW + e : i + e);
+    return e == 0 ? v : (e < 0 ? __builtin_shuffle(vp, v, idx) : __builtin_shuffle(v, vn, idx));
+}
+/* the window sums of F(vshift_sum) and F(vshift_sum_ex) (from, to <= VW), added
+ * in their order: the same bits */
+static inline VT F(vwin)(VT vp, VT v, VT vn, ptrdiff_t from, ptrdiff_t to)
+{
+    VT acc = F(vtap)(vp, v, vn, from);
+    for (ptrdiff_t e = from + 1; e <= to; e++) acc += F(vtap)(vp, v, vn, e);
+    return acc;
+}
+static inline VT F(vwin_ex)(VT vp, VT v, VT vn, ptrdiff_t from, ptrdiff_t to)
+{
+    ptrdiff_t e = from < 0 ? from : 1;
+    if (e > to) return F(vsplat)(0);
+    VT acc = F(vtap)(vp, v, vn, e);
+    for (ptrdiff_t f = e + 1; f < 0; f++) acc += F(vtap)(vp, v, vn, f);
+    for (ptrdiff_t f = e < 0 ? 1 : e + 1; f <= to; f++) acc += F(vtap)(vp, v, vn, f);
+    return acc;
+}
+
+/* Forward with lo, hi <= VW known to the compiler (sizes 5 and 9, below): no
+ * squares row at all, a pixel's channels in registers (one load and one square
+ * per vector, each tap a shuffle with constant lanes); a window known only at run
+ * time would shuffle with lanes in registers (emulated on SSE2) and takes the
+ * squares row. */
+#define LRN_CL_FWD_REG(MODE)                                                       \
+    for (ptrdiff_t p = 0; p < m; p++) {                                            \
+        const T *xp = x + p * sx;                                                  \
+        T *yp = y + p * sy;                                                        \
+        VT xv = F(vldr)(xp, C), q = xv * xv, qp = F(vsplat)(0);                    \
+        for (ptrdiff_t c = 0; c < C; c += VW) {                                    \
+            ptrdiff_t rem = C - c;                                                 \
+            VT xn = rem > VW ? F(vldr)(xp + c + VW, rem - VW) : F(vsplat)(0);      \
+            VT qn = xn * xn;                                                       \
+            VT sv = kv + av * F(vwin)(qp, q, qn, -lo, hi);                          \
+            F(vstr)(yp + c, xv * VPOWM(sv, MODE), rem);                            \
+            qp = q;                                                                \
+            q = qn;                                                                \
+            xv = xn;                                                               \
+        }                                                                          \
+    }
+
+/* The backward the same way: a pixel's r one vector ahead of its dx (r of
+ * channels c + VW.. needs their squares' window, dx of c.. the r around it);
+ * r past the last channel zeroed, as the squares row's gaps were.  With vectors of
+ * 32 bytes or more only: on SSE2 it ran slower than the squares row (bench_ab.sh,
+ * LRN_AB_TARGET=baseline, float32 size 5: 96 channels 1.18x the time, 21 channels
+ * beta 0.6 1.66x; size 9, 13 channels 1.22x), where the forward ran 0.56x; NEON,
+ * 16 bytes too, is not measured here. */
+#define LRN_CL_REG_BWD (LRN_VBYTES >= 32)
+#define LRN_CL_BWD_REG(MODE)                                                       \
+    for (ptrdiff_t p = 0; p < m; p++) {                                            \
+        const T *xp = x + p * sx, *gp = g + p * sg;                                \
+        T *yp = y + p * sy;                                                        \
+        VT x0 = F(vldr)(xp, C), x1 = C > VW ? F(vldr)(xp + VW, C - VW) : zero;     \
+        VT q0 = x0 * x0, q1 = x1 * x1, qp = zero, rp = zero, r0, s0;               \
+        LRN_BWD_VALUE(MODE, F(vwin_ex)(qp, q0, q1, -lo, hi), q0, x0,               \
+                      F(vldr)(gp, C), r0, s0);                                     \
+        if (C < VW) r0 = F(vkeep)(r0, C);                                          \
+        for (ptrdiff_t c = 0; c < C; c += VW) {                                    \
+            ptrdiff_t rem = C - c;                                                 \
+            VT r1 = zero, s1 = zero, x2 = zero, q2;                                \
+            if (rem > VW) {                                                        \
+                x2 = rem > 2 * VW ? F(vldr)(xp + c + 2 * VW, rem - 2 * VW) : zero; \
+                q2 = x2 * x2;                                                      \
+                LRN_BWD_VALUE(MODE, F(vwin_ex)(q0, q1, q2, -lo, hi), q1, x1,       \
+                              F(vldr)(gp + c + VW, rem - VW), r1, s1);             \
+                if (rem < 2 * VW) r1 = F(vkeep)(r1, rem - VW);                     \
+                q0 = q1;                                                           \
+                q1 = q2;                                                           \
+            }                                                                      \
+            VT d = s0 - cv * x0 * F(vwin_ex)(rp, r0, r1, -hi, lo);                 \
+            F(vstr)(yp + c, d, rem);                                               \
+            rp = r0;                                                               \
+            r0 = r1;                                                               \
+            s0 = s1;                                                               \
+            x0 = x1;                                                               \
+            x1 = x2;                                                               \
+        }                                                                          \
+    }
+
 __attribute__((always_inline))
 static inline void F(across_cl_w)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff_t m,
-                                  const F(gpow) *pw, T *mem, ptrdiff_t lo, ptrdiff_t hi)
+                                  const F(gpow) *pw, T *mem, ptrdiff_t lo, ptrdiff_t hi,
+                                  int known)
 {
     ptrdiff_t C = J->shape[1], n = lo + hi + 1;
     ptrdiff_t G = C + n - 1, L0 = n - 1;
@@ -1002,6 +1101,16 @@ static inline void F(across_cl_w)(const lrn_job *J, const T *x, const T *g, T *y
     int pow_mode = J->pow_mode;
     ptrdiff_t cap = L0 + P * G + VW;         /* + VW: a row tail's loads stay inside */
     T *sq = mem, *rb = sq + cap, *tb = rb + cap;
+    if (known && lo <= (ptrdiff_t)VW && hi <= (ptrdiff_t)VW && (!J->backward || LRN_CL_REG_BWD)) {
+        const VT zero = F(vsplat)(0);
+        if (J->backward) {
+            LRN_POW_SWITCH(LRN_CL_BWD_REG)
+        }
+        else {
+            LRN_POW_SWITCH(LRN_CL_FWD_REG)
+        }
+        return;
+    }
     for (ptrdiff_t q = 0; q < L0; q++) sq[q] = rb[q] = 0;
     for (ptrdiff_t p0 = 0; p0 < m; p0 += P) {
         ptrdiff_t np = m - p0 < P ? m - p0 : P;
@@ -1064,18 +1173,19 @@ static inline void F(across_cl_w)(const lrn_job *J, const T *x, const T *g, T *y
 }
 
 /* Sizes 5 and 9 (PyTorch's and Caffe's default; TensorFlow's depth_radius 4)
- * with their taps known to the compiler: the shifted sums unrolled.  With the
+ * with their taps known to the compiler: the register path above where it
+ * applies, else the shifted sums unrolled.  (Before the register path: with the
  * gaps zeroed in whole vectors and the sum without the centre in two plain
  * loops, float32 NHWC, about 9.3M values, 1 thread, size 5 (bench_ab.c,
  * LRN_AB_LAYOUT=hhh): backward 16 channels 0.74-0.78x the time, 32 0.78-0.87x,
- * 64 0.85-0.91x, 96 and 256 0.94-0.97x; forward 0.75x, 0.89x, 0.89x, 0.84x. */
+ * 64 0.85-0.91x, 96 and 256 0.94-0.97x; forward 0.75x, 0.89x, 0.89x, 0.84x.) */
 static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff_t m,
                          const F(gpow) *pw, T *mem)
 {
     ptrdiff_t lo = J->lo[0], hi = J->hi[0];
-    if (lo == 2 && hi == 2) F(across_cl_w)(J, x, g, y, m, pw, mem, 2, 2);
-    else if (lo == 4 && hi == 4) F(across_cl_w)(J, x, g, y, m, pw, mem, 4, 4);
-    else F(across_cl_w)(J, x, g, y, m, pw, mem, lo, hi);
+    if (lo == 2 && hi == 2) F(across_cl_w)(J, x, g, y, m, pw, mem, 2, 2, 1);
+    else if (lo == 4 && hi == 4) F(across_cl_w)(J, x, g, y, m, pw, mem, 4, 4, 1);
+    else F(across_cl_w)(J, x, g, y, m, pw, mem, lo, hi, 0);
 }
 
 /* ---- packing a tile of pixels into channel rows, and back -------------------

@@ -839,6 +839,33 @@ def test_few_channels_last(dtype, channels, backward):
         np.testing.assert_array_equal(got, dense)
 
 
+# ---- channels-last, sizes 5 and 9: a pixel's channels in registers ----------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("channels", [5, 7, 9, 12, 15, 16, 17, 24, 31, 32, 33, 47, 64, 100])
+@pytest.mark.parametrize("size", [5, 9])
+@pytest.mark.parametrize("k", [1.5, 0.0])
+def test_channels_last_register_windows(dtype, channels, size, k):
+    """Dense NHWC with sizes 5 and 9 keeps each pixel's squares (and the backward's r)
+    in registers, each tap a shuffle of two vectors: channel counts below, at and just
+    past whole vectors of every target (4, 8 or 16 float32 lanes, 2, 4 or 8 float64),
+    forward and backward against the reference.  With k = 0 the lanes past the last
+    channel have an empty window (an infinite power): they must not reach any dx."""
+    item = np.dtype(dtype).itemsize
+    nhwc = lambda seed: _in_order(random((2, channels, 5, 7), dtype, seed=seed), "h")
+    x, g = nhwc(61), nhwc(62)
+    kw = dict(size=size, alpha=2.0, beta=0.75, k=k)
+    for backward in (False, True):
+        job = _api._jobs([x, g, x] if backward else [x, x], 1, "across", size // 2, size // 2)[0]
+        assert _across_mode(job, dtype, backward) == (2 if channels * item <= 32 else 1)
+    y = lrn_fast.lrn(x, **kw)
+    assert_result(y, reference.lrn(as64(x), **kw))
+    dx = lrn_fast.lrn_backward(g, x, **kw)
+    assert np.isfinite(dx).all()
+    assert_result(dx, reference.lrn_backward(as64(g), as64(x), **kw),
+                  mag=backward_magnitude(g, x, **kw))
+    assert y.strides == dx.strides == x.strides
+
+
 # ---- mixed memory orders: packed, each array as it lies -----------------------------
 def _in_order(a, order):
     """a's values in NCHW ("c") or NHWC ("h") memory, as an NCHW-shaped array."""
