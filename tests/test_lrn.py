@@ -864,6 +864,11 @@ def test_channels_last_register_windows(dtype, channels, size, k):
     assert_result(dx, reference.lrn_backward(as64(g), as64(x), **kw),
                   mag=backward_magnitude(g, x, **kw))
     assert y.strides == dx.strides == x.strides
+    # in place (NHWC copies): a vector is stored after the loads of the ones ahead of it
+    xx, gg, x2 = x.copy(order="K"), g.copy(order="K"), x.copy(order="K")
+    np.testing.assert_array_equal(lrn_fast.lrn(xx, out=xx, **kw), y)
+    np.testing.assert_array_equal(lrn_fast.lrn_backward(g, x2, out=x2, **kw), dx)
+    np.testing.assert_array_equal(lrn_fast.lrn_backward(gg, x, out=gg, **kw), dx)
 
 
 # ---- mixed memory orders: packed, each array as it lies -----------------------------
