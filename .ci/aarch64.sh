@@ -120,6 +120,18 @@ else
     echo "aarch64-openmp: skipped, the cross toolchain has no libgomp.a"
 fi
 
+# the float32 generic power (its NEON table lookups: vqtbl4q) against double pow
+echo "== aarch64: test_pow_f32, every 997th positive float, four betas"
+if aarch64-linux-gnu-gcc "${FLAGS[@]}" -I"$src" -DLRN_POW_PART=0 -c "$src/test/test_pow_f32.c" \
+        -o "$out/test_pow_f32_0.o" &&
+    aarch64-linux-gnu-gcc "${FLAGS[@]}" -I"$src" "$src/test/test_pow_f32.c" "$out/test_pow_f32_0.o" \
+        -lm -static -o "$out/test_pow_f32"; then
+    "$QEMU" "$out/test_pow_f32" 997 0.6 3.7 -2.5 1e-3 | grep -E "row|passed|FAILED" ||
+        fail "aarch64: test_pow_f32"
+else
+    fail "aarch64: test_pow_f32 did not build"
+fi
+
 # NEON: count vector floating-point instructions (.4s float, .2d double lanes)
 obj="$out/aarch64-serial/lrn_target_baseline.o"
 if [ -f "$obj" ]; then

@@ -113,11 +113,11 @@ static void F(vst_heads)(T *y, ptrdiff_t ldy, const VT *hd, ptrdiff_t c0, ptrdif
     }
 static inline ptrdiff_t F(pad)(ptrdiff_t m) { return (m + VW - 1) / VW * VW; }
 
-/* The generic power on one vector, lane by lane with the scalar code of
- * lrn_math.h (gcc vectorises these loops: the same operations as the row
- * functions below, so the same bits on every target).  float: lrn_powf_fast
- * when every lane is in its range, else lrn_powf_full (they agree bit for bit
- * inside that range, so the choice never shows). */
+/* The generic power on one vector.  float: lrn_vpowf_fast (lrn_simd.h) when
+ * every lane is in its range, else lrn_powf_full lane by lane (they agree bit for
+ * bit inside that range, so the choice never shows, and every target gives the
+ * same bits).  double: lrn_math.h's double log and exp, lane by lane (gcc
+ * vectorises the loop). */
 typedef struct { lrn_powf f; double beta, nf; } F(gpow);
 
 static inline void F(gpow_init)(F(gpow) *c, double beta, int parity)
@@ -143,9 +143,9 @@ static inline VT F(vpow_generic)(VT s, const F(gpow) *c)
         lrn_vu32 lo = {0}, span = {0};
         lo += c->f.lo;
         span += c->f.span;
-        if (__builtin_expect(lrn_vany((lrn_vu32)s - lo > span), 0))
+        if (__builtin_expect(lrn_vany_gtu((lrn_vu32)s - lo, span), 0))
             return F(vpow_generic_full)(s, c);
-        for (int i = 0; i < (int)VW; i++) r[i] = lrn_powf_fast(s[i], &c->f);
+        r = (VT)lrn_vpowf_fast((lrn_vf32)s, &c->f);
     }
     else {
         for (int i = 0; i < (int)VW; i++) r[i] = (T)lrn_pow_neg(s[i], c->beta, c->nf, 1);

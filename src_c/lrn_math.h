@@ -106,49 +106,72 @@ static inline double lrn_pow_neg(double s, double beta, double neg_factor, int f
 
 
 /* ---- float32: s^-beta in float arithmetic ---------------------------------------
- * s = 2^e m with e an integer and m in [sqrt(1/2), sqrt(2)) (exponent bits only);
- * -beta log2 s = -beta e - beta log2 m is split as wh + wl, wh = -bh e exact
- * (bh: beta to 12 significant bits, |e| <= 150), so that the fraction of the
- * exponent keeps float accuracy however large e is; 2^w = 2^n 2^r, n = round(w),
- * r = (wh - n) + wl in [-1/2, 1/2], 2^n put in by adding n to the exponent bits.
- * No division, no table: two polynomials, coefficients derived for this file
- * (Lawson/IRLS minimax on a 40001-point Chebyshev grid in float64):
- *   log2(1 + x) ~ x (L0 + L1 x + ... + L8 x^8), x = m - 1 (exact) in
- *     [sqrt(1/2) - 1, sqrt(2) - 1]: absolute error 6.7e-9;
- *     scaled by -beta (in double) once per call, so -beta log2 m costs no multiply.
- *   2^r ~ 1 + E1 r + ... + E6 r^6 on [-1/2, 1/2]: relative error 3.0e-9 with the
- *     float coefficients below (fitted one at a time after rounding the previous).
+ * s = 2^e m with e an integer and m in [1, 2) (exponent bits only); m falls in
+ * one of 16 intervals [1 + i/16, 1 + (i+1)/16) (its top 4 mantissa bits), centre
+ * c_i = (33 + 2i)/32: log2 m = log2 c_i + log2(1 + u), u = (m - c_i) / c_i,
+ * |u| <= 1/33, with m - c_i exact and 1/c_i from a table.
+ * -beta log2 s = -beta e - beta log2 c_i - beta log2(1 + u) is split as wh + wl,
+ * wh = -bh e exact (bh: beta to 12 significant bits, |e| <= 150), so that the
+ * fraction of the exponent keeps float accuracy however large e is.
+ * 2^w = 2^n 2^(j/16) 2^r: n + j/16 = w rounded to a sixteenth (adding 1.5 * 2^19
+ * leaves it in the low bits), r = (wh - n - j/16) + wl in [-1/32, 1/32],
+ * 2^(j/16) from a table, 2^n put in by adding n to the exponent bits.
+ * Three 16-entry tables (one vector permute each on AVX-512) and two short
+ * polynomials, coefficients derived for this file (iteratively reweighted least
+ * squares towards minimax on a 4001-point Chebyshev grid in float64):
+ *   log2(1 + u) ~ u (L0 + L1 u + L2 u^2 + L3 u^3) on |u| <= 1/33: absolute error 4.7e-10,
+ *     scaled by -beta (in double) once per call, so that it costs no multiply;
+ *   2^r - 1 ~ r (E1 + E2 r + E3 r^2) on |r| <= 1/32: absolute error 1.6e-9.
  * No fused multiply-adds (the baseline target has none, and every target must
- * give the same bits); Estrin's scheme keeps the dependency chains short.
- * Measured over all 2^31 positive floats against double pow (src_c/test/test_pow_f32.c):
- * max relative error 1.8e-7 (beta 0.25), 2.0e-7 (0.6, -0.6), 2.2e-7 (0.9), 2.4e-7 (1.5),
- * 2.7e-7 (2), 3.1e-7 (3), 4.3e-7 (3.7): it grows with |beta| (float rounding of
- * -beta log2 m); subnormal results within the same relative error (gradual underflow).
+ * give the same bits).  Before the tables (2026-11-28) the power took degree-9
+ * and degree-6 polynomials over [sqrt(1/2) - 1, sqrt(2) - 1] and [-1/2, 1/2]:
+ * 10.0 ns per AVX-512 vector against 7.0 now (src_c/test/bench_pow.c; 8.3 with
+ * the exponent taken and put back by shifts, as on the other targets, where
+ * AVX-512 has vgetexpps and vscalefps), and its errors were 1.2-1.9x these.
+ * Against double pow (src_c/test/test_pow_f32.c, every 61st positive float): max
+ * relative error 1.1e-7 (beta 0.25), 1.4e-7 (0.6, -0.6, 0.9), 1.7e-7 (1.5),
+ * 1.6e-7 (2), 2.1e-7 (3), 2.5e-7 (3.7), 2.2e-7 (-2.5): it grows with |beta|
+ * (float rounding of -beta log2 c_i and of the sum wl); subnormal results within
+ * 1.3 units of 2^-149.
  *
- * Two versions: lrn_powf_fast for s in [lo, hi] (positive, normal, and such that
- * the result is normal: no special case, no clamp), and lrn_powf_full for every
- * input (subnormal s rescaled; w clamped and 2^n applied as two factors so that
- * underflow is gradual and overflow gives inf; 0, inf, NaN and s < 0 by selects).
- * The kernels check a vector's lanes and pick the version (vpow_generic in
- * lrn_kernels.h); the two agree bit for bit inside the fast range. */
+ * Two versions: lrn_vpowf_fast (lrn_simd.h: a vector, every lane in [lo, hi]:
+ * positive, normal, and such that the result is normal: no special case, no clamp),
+ * and lrn_powf_full below for every input (subnormal s rescaled; w clamped and 2^n
+ * applied as two factors so that underflow is gradual and overflow gives inf; 0,
+ * inf, NaN and s < 0 by selects).  The kernels check a vector's lanes and pick the
+ * version (vpow_generic in lrn_kernels.h); the two agree bit for bit inside the
+ * fast range (the same operations in the same order; test_pow_f32.c checks it). */
 static inline float lrn_as_float(uint32_t b) { float f; memcpy(&f, &b, 4); return f; }
 static inline uint32_t lrn_as_bits32(float f) { uint32_t b; memcpy(&b, &f, 4); return b; }
 
-#define LRN_SHIFTER_F 12582912.0f                /* 1.5 * 2^23: rounds to integer */
+#define LRN_SHIFTER16_F 786432.0f              /* 1.5 * 2^19: rounds to a sixteenth */
+#define LRN_SHIFTER16_BITS 0x49400000u
 
-static const double lrn_log2_coef[9] = {
-    1.4426948685559811, -0.72134712846774285, 0.48092252889540044,
-    -0.36072119546915832, 0.28765667563702713, -0.23851943487811741,
-    0.21737937574951391, -0.21030335527812574, 0.12541247097635824};
-#define LRN_E1 0.693147182f
-#define LRN_E2 0.240226477f
-#define LRN_E3 0.0555035993f
-#define LRN_E4 0.00961850584f
-#define LRN_E5 0.00133908063f
-#define LRN_E6 0.000153264657f
+/* 1 / c_i and 2^(j/16), rounded to float; log2 c_i rounded to double */
+static const float lrn_pow_inv[16] = {
+    9.696969986e-01f, 9.142857194e-01f, 8.648648858e-01f, 8.205128312e-01f,
+    7.804877758e-01f, 7.441860437e-01f, 7.111111283e-01f, 6.808510423e-01f,
+    6.530612111e-01f, 6.274510026e-01f, 6.037735939e-01f, 5.818181634e-01f,
+    5.614035130e-01f, 5.423728824e-01f, 5.245901346e-01f, 5.079365373e-01f};
+static const float lrn_pow_exp2[16] = {
+    1.000000000e+00f, 1.044273734e+00f, 1.090507746e+00f, 1.138788581e+00f,
+    1.189207077e+00f, 1.241857767e+00f, 1.296839595e+00f, 1.354255557e+00f,
+    1.414213538e+00f, 1.476826191e+00f, 1.542210817e+00f, 1.610490322e+00f,
+    1.681792855e+00f, 1.756252170e+00f, 1.834008098e+00f, 1.915206552e+00f};
+static const double lrn_pow_log2c[16] = {
+    0.044394119358453436, 0.12928301694496647, 0.20945336562894978, 0.28540221886224837,
+    0.3575520046180837, 0.42626475470209796, 0.4918530963296747, 0.5545888516776374,
+    0.6147098441152082, 0.6724253419714956, 0.7279204545631992, 0.7813597135246596,
+    0.8328900141647416, 0.8826430493618412, 0.9307373375628862, 0.9772799234999164};
+static const double lrn_log2_coef[4] = {
+    1.44269496505572, -0.7213473967519664, 0.48122955816423213, -0.36102815641559516};
+#define LRN_E1 0.693147180f
+#define LRN_E2 0.240234338f
+#define LRN_E3 0.0555059618f
 
 typedef struct {
-    float q[9];              /* -beta * lrn_log2_coef */
+    float lg[16];            /* -beta log2 c_i */
+    float q[4];              /* -beta * lrn_log2_coef */
     float nbh, nbl;          /* -bh, -(beta - bh) */
     uint32_t lo, span;       /* fast path: lo <= bits(s) <= lo + span */
     float neg_factor, at0, atinf;
@@ -158,16 +181,18 @@ static inline void lrn_powf_init(lrn_powf *c, double beta, int parity)
 {
     float bh = lrn_as_float(lrn_as_bits32((float)beta) & 0xfffff800u);
     double ab = beta < 0 ? -beta : beta;
-    for (int i = 0; i < 9; i++) c->q[i] = (float)(-beta * lrn_log2_coef[i]);
+    for (int i = 0; i < 16; i++) c->lg[i] = (float)(-beta * lrn_pow_log2c[i]);
+    for (int i = 0; i < 4; i++) c->q[i] = (float)(-beta * lrn_log2_coef[i]);
     c->nbh = -bh;
     c->nbl = (float)((double)bh - beta);
-    /* |w| <= |beta| |log2 s| must stay <= 125 (2^n p normal, n within [-125, 125]) */
-    if (ab * 128.0 <= 125.0) {
+    /* |w| <= |beta| |log2 s| must stay <= 124: n >= -125 and 2^n times 2^(j/16 + r)
+     * (>= 0.978) normal, n <= 124 */
+    if (ab * 128.0 <= 124.0) {
         c->lo = 0x00800000u;                     /* FLT_MIN .. FLT_MAX */
         c->span = 0x7f7fffffu - 0x00800000u;
     }
     else {
-        int E = (int)(125.0 / ab);               /* s in [2^-E, 2^E], normal */
+        int E = (int)(124.0 / ab);               /* s in [2^-E, 2^E], normal */
         E = E > 126 ? 126 : E;
         c->lo = (uint32_t)(127 - E) << 23;
         c->span = ((uint32_t)(127 + E) << 23) - c->lo;
@@ -177,66 +202,37 @@ static inline void lrn_powf_init(lrn_powf *c, double beta, int parity)
     c->atinf = beta > 0 ? 0.0f : __builtin_inff();
 }
 
-/* wh + wl = -beta log2 s for s positive normal (bits), e_off subtracted from e */
-static inline void lrn_powf_w(uint32_t bits, float e_off, const lrn_powf *c,
-                              float *wh, float *wl)
-{
-    int32_t ei = (int32_t)(bits - 0x3f3504f3u) >> 23;     /* 0x3f3504f3: sqrt(1/2) */
-    float x = lrn_as_float(bits - ((uint32_t)ei << 23)) - 1.0f;
-    float e = (float)ei - e_off;
-    /* Estrin's scheme: a short dependency chain (Horner's made the loop latency bound) */
-    const float *q = c->q;
-    float x2 = x * x, x4 = x2 * x2;
-    float p03 = (q[0] + q[1] * x) + x2 * (q[2] + q[3] * x);
-    float p47 = (q[4] + q[5] * x) + x2 * (q[6] + q[7] * x);
-    float p = p03 + x4 * (p47 + x4 * q[8]);
-    *wh = e * c->nbh;                                    /* exact */
-    *wl = e * c->nbl + x * p;
-}
+/* 2^n for an integer n in [-126, 127] */
+static inline float lrn_pow2i_f(int32_t n) { return lrn_as_float((uint32_t)(n + 127) << 23); }
 
-/* 2^r, |r| <= 1/2 (+ rounding) */
-static inline float lrn_exp2_poly(float r)
-{
-    float r2 = r * r, r4 = r2 * r2;
-    return ((1.0f + LRN_E1 * r) + r2 * (LRN_E2 + LRN_E3 * r))
-           + r4 * ((LRN_E4 + LRN_E5 * r) + r2 * LRN_E6);
-}
-
-static inline float lrn_powf_fast(float s, const lrn_powf *c)
-{
-    float wh, wl;
-    lrn_powf_w(lrn_as_bits32(s), 0.0f, c, &wh, &wl);
-    float sh = (wh + wl) + LRN_SHIFTER_F;
-    float n = sh - LRN_SHIFTER_F;
-    float p = lrn_exp2_poly((wh - n) + wl);
-    /* the low bits of sh hold n: bits(sh) << 23 == n << 23 (mod 2^32) */
-    return lrn_as_float(lrn_as_bits32(p) + (lrn_as_bits32(sh) << 23));
-}
-
-/* 2^n for an integer-valued float n in [-126, 127] */
-static inline float lrn_pow2i_f(float n)
-{
-    uint32_t b = lrn_as_bits32(n + LRN_SHIFTER_F) - lrn_as_bits32(LRN_SHIFTER_F) + 127u;
-    return lrn_as_float(b << 23);
-}
-
+/* every float s; lane for lane the operations of lrn_vpowf_fast (lrn_simd.h) */
 static inline float lrn_powf_full(float s, const lrn_powf *c)
 {
     float a = lrn_as_float(lrn_as_bits32(s) & 0x7fffffffu);
     int sub = a < 1.17549435e-38f;
-    float an = sub ? a * 16777216.0f : a;               /* 2^24 */
-    float wh, wl;
-    lrn_powf_w(lrn_as_bits32(an), sub ? 24.0f : 0.0f, c, &wh, &wl);
+    uint32_t b = lrn_as_bits32(sub ? a * 16777216.0f : a);     /* 2^24 */
+    float ef = (float)((int32_t)(b >> 23) - 127) - (sub ? 24.0f : 0.0f);
+    uint32_t i = (b >> 19) & 15u;
+    float m = lrn_as_float((b & 0x007fffffu) | 0x3f800000u);
+    float mc = lrn_as_float((b & 0x00780000u) | 0x3f840000u);
+    float u = (m - mc) * lrn_pow_inv[i];
+    const float *q = c->q;
+    float p = (q[0] + q[1] * u) + (u * u) * (q[2] + q[3] * u);
+    float wh = ef * c->nbh;                                    /* exact */
+    float wl = c->lg[i] + (u * p + ef * c->nbl);
     float w = wh + wl;
     w = w > 130.0f ? 130.0f : w;
     w = w < -160.0f ? -160.0f : w;
-    float n = (w + LRN_SHIFTER_F) - LRN_SHIFTER_F;
-    float r = (wh - n) + wl;            /* in [-0.5, 0.5]; where w was clamped the result */
-    r = r > 1.0f ? 1.0f : r;            /* over- or underflows whatever r is: keep it small */
+    float sh = w + LRN_SHIFTER16_F;
+    float r = (wh - (sh - LRN_SHIFTER16_F)) + wl;   /* in [-1/32, 1/32]; where w was clamped */
+    r = r > 1.0f ? 1.0f : r;            /* the result over- or underflows whatever r is */
     r = r < -1.0f ? -1.0f : r;
+    uint32_t sb = lrn_as_bits32(sh);
+    float x = lrn_pow_exp2[sb & 15u];
+    float e = x + x * (r * ((LRN_E1 + LRN_E2 * r) + (r * r) * LRN_E3));
     /* 2^n in two factors: a subnormal result is rounded once, at the last product */
-    float n1 = (n * 0.5f + LRN_SHIFTER_F) - LRN_SHIFTER_F, n2 = n - n1;
-    float res = (lrn_exp2_poly(r) * lrn_pow2i_f(n1)) * lrn_pow2i_f(n2);
+    int32_t n = (int32_t)(sb - LRN_SHIFTER16_BITS) >> 4, n1 = n >> 1;
+    float res = (e * lrn_pow2i_f(n1)) * lrn_pow2i_f(n - n1);
     /* 0 -> 0^-beta, inf -> inf^-beta, NaN -> NaN */
     res = a == 0.0f ? c->at0 : res;
     res = a == __builtin_inff() ? c->atinf : res;

@@ -12,7 +12,9 @@
  * Also per instruction set: the first n < width lanes of a vector loaded or
  * stored (lrn_vldp_*, lrn_vstp_*; the other lanes read as 0 and are not
  * written): masked loads and stores on AVX-512 and AVX2, lane by lane else;
- * and lrn_vany, whether a comparison holds in some lane.
+ * and lrn_vany, whether a comparison holds in some lane; and lrn_vlut16_f32, 16
+ * floats looked up by the low 4 bits of each lane (a permute on AVX-512, two and a
+ * blend on AVX2, lane by lane else), for lrn_vpowf_fast at the end.
  * Non-temporal (streaming) stores of a whole vector to a vector-aligned address,
  * lrn_vstream_*, and lrn_sfence, which orders them before later stores: x86
  * with AVX2 or AVX-512 (LRN_STREAM 1); elsewhere ordinary stores and no fence
@@ -22,6 +24,7 @@
 
 #include <stddef.h>
 #include "lrn.h"
+#include "lrn_math.h"
 
 #if defined(__AVX512F__) && defined(__AVX512DQ__) && defined(__AVX512VL__)
 #define LRN_VBYTES 64
@@ -34,6 +37,7 @@
 typedef float lrn_vf32 __attribute__((vector_size(LRN_VBYTES)));
 typedef double lrn_vf64 __attribute__((vector_size(LRN_VBYTES)));
 typedef unsigned int lrn_vu32 __attribute__((vector_size(LRN_VBYTES)));
+typedef int lrn_vi32 __attribute__((vector_size(LRN_VBYTES)));
 typedef unsigned long long lrn_vu64 __attribute__((vector_size(LRN_VBYTES)));
 
 #if LRN_VBYTES == 64
@@ -85,6 +89,24 @@ LRN_AVX512_VPOW(lrn_vpow_f64, lrn_vf64, __m512d, pd, 2, _mm512_set1_epi64)
 
 /* 1 if a lane of a comparison's result (0 or all ones) is set */
 static inline int lrn_vany(lrn_vu32 m) { return _mm512_test_epi32_mask((__m512i)m, (__m512i)m) != 0; }
+/* 1 if a > b (unsigned) in some lane */
+static inline int lrn_vany_gtu(lrn_vu32 a, lrn_vu32 b)
+{
+    return _mm512_cmpgt_epu32_mask((__m512i)a, (__m512i)b) != 0;
+}
+static inline lrn_vf32 lrn_vlut16_f32(const float *tab, lrn_vu32 i)
+{
+    return (lrn_vf32)_mm512_permutexvar_ps((__m512i)i, _mm512_loadu_ps(tab));
+}
+/* the exponent of positive normal floats (bits b), as floats */
+static inline lrn_vf32 lrn_vexpo_f32(lrn_vu32 b) { return (lrn_vf32)_mm512_getexp_ps((__m512)b); }
+/* e 2^floor(f) where the result is normal (exact; f: a float of bits fb) */
+static inline lrn_vf32 lrn_vscale_f32(lrn_vf32 e, lrn_vf32 f, lrn_vu32 fb)
+{
+    (void)fb;
+    return (lrn_vf32)_mm512_scalef_ps((__m512)e, (__m512)f);
+}
+#define LRN_HAVE_VSCALE 1
 /* lane by lane min(a, b); b where a is NaN */
 static inline lrn_vf32 lrn_vmin_f32(lrn_vf32 a, lrn_vf32 b) { return (lrn_vf32)_mm512_min_ps((__m512)a, (__m512)b); }
 static inline lrn_vf64 lrn_vmin_f64(lrn_vf64 a, lrn_vf64 b) { return (lrn_vf64)_mm512_min_pd((__m512d)a, (__m512d)b); }
@@ -167,6 +189,18 @@ static inline lrn_vf32 lrn_vpow_f32(lrn_vf32 sv, int mode)
 }
 
 static inline int lrn_vany(lrn_vu32 m) { return !_mm256_testz_si256((__m256i)m, (__m256i)m); }
+/* entries 0-7 and 8-15 permuted, bit 3 of the index (moved to the sign) picks.
+ * Three of these (the index shift shared by two) cost the generic power what its
+ * shorter polynomials save, here: 8.6-8.7 ns per vector of 8 against 8.2-8.5
+ * before the tables (bench_pow.c built for AVX2, Zen 4; 1 / c_i by a division
+ * instead, as on SSE2: the same) */
+static inline lrn_vf32 lrn_vlut16_f32(const float *tab, lrn_vu32 i)
+{
+    __m256i v = (__m256i)i;
+    __m256 a = _mm256_permutevar8x32_ps(_mm256_loadu_ps(tab), v);
+    __m256 b = _mm256_permutevar8x32_ps(_mm256_loadu_ps(tab + 8), v);
+    return (lrn_vf32)_mm256_blendv_ps(a, b, _mm256_castsi256_ps(_mm256_slli_epi32(v, 28)));
+}
 static inline lrn_vf32 lrn_vmin_f32(lrn_vf32 a, lrn_vf32 b) { return (lrn_vf32)_mm256_min_ps((__m256)a, (__m256)b); }
 static inline lrn_vf64 lrn_vmin_f64(lrn_vf64 a, lrn_vf64 b) { return (lrn_vf64)_mm256_min_pd((__m256d)a, (__m256d)b); }
 
@@ -249,6 +283,42 @@ static inline int lrn_vany(lrn_vu32 m)
     for (int i = 0; i < (int)(sizeof m / sizeof a); i++) a |= m[i];
     return a != 0;
 }
+#if defined(__SSE2__) && defined(__x86_64__)
+#include <emmintrin.h>
+/* the indices through two general registers (their shifts and masks off the
+ * vector pipes), four scalar loads, three shuffles; 1 / c_i by a division instead
+ * of a lookup (the same value, correctly rounded): the generic power 1.06x its time
+ * before the tables (bench_pow.c built for SSE2), 1.35x with three lookups of
+ * lane by lane code */
+static inline lrn_vf32 lrn_vlut16_f32(const float *tab, lrn_vu32 i)
+{
+    __m128i v = (__m128i)i;
+    unsigned long long lo = (unsigned long long)_mm_cvtsi128_si64(v);
+    unsigned long long hi = (unsigned long long)_mm_cvtsi128_si64(_mm_unpackhi_epi64(v, v));
+    __m128 a = _mm_load_ss(tab + (lo & 15)), b = _mm_load_ss(tab + ((lo >> 32) & 15));
+    __m128 c = _mm_load_ss(tab + (hi & 15)), d = _mm_load_ss(tab + ((hi >> 32) & 15));
+    return (lrn_vf32)_mm_movelh_ps(_mm_unpacklo_ps(a, b), _mm_unpacklo_ps(c, d));
+}
+#define LRN_INV_BY_DIVISION 1
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+/* a 64-byte table lookup: lane k's bytes 4 i_k .. 4 i_k + 3 */
+static inline lrn_vf32 lrn_vlut16_f32(const float *tab, lrn_vu32 i)
+{
+    uint8x16x4_t t = {{vld1q_u8((const uint8_t *)tab), vld1q_u8((const uint8_t *)(tab + 4)),
+                       vld1q_u8((const uint8_t *)(tab + 8)), vld1q_u8((const uint8_t *)(tab + 12))}};
+    uint32x4_t k = vandq_u32((uint32x4_t)i, vdupq_n_u32(15));
+    uint32x4_t bytes = vmlaq_n_u32(vdupq_n_u32(0x03020100u), k, 0x04040404u);
+    return (lrn_vf32)vqtbl4q_u8(t, vreinterpretq_u8_u32(bytes));
+}
+#else
+static inline lrn_vf32 lrn_vlut16_f32(const float *tab, lrn_vu32 i)
+{
+    lrn_vf32 r;
+    for (int j = 0; j < (int)(sizeof r / sizeof r[0]); j++) r[j] = tab[i[j] & 15u];
+    return r;
+}
+#endif
 #if defined(__SSE2__)
 #include <emmintrin.h>
 static inline lrn_vf32 lrn_vmin_f32(lrn_vf32 a, lrn_vf32 b) { return (lrn_vf32)_mm_min_ps((__m128)a, (__m128)b); }
@@ -270,5 +340,48 @@ LRN_LANES_MIN(f32, lrn_vf32)
 LRN_LANES_MIN(f64, lrn_vf64)
 #endif
 #endif
+
+/* the same elsewhere, on the bits: the exponent field less 127, converted; and
+ * floor(f) added to e's exponent field, from fb, the bits of 1.5 * 2^19 + f (f a
+ * multiple of 1/16, |f| < 2^18): fb = bits(1.5 * 2^19) + 16 f, so fb >> 4 is
+ * floor(f) plus a constant that << 23 shifts out entirely */
+#ifndef LRN_HAVE_VSCALE
+static inline int lrn_vany_gtu(lrn_vu32 a, lrn_vu32 b) { return lrn_vany(a > b); }
+static inline lrn_vf32 lrn_vexpo_f32(lrn_vu32 b)
+{
+    return __builtin_convertvector((lrn_vi32)(b >> 23) - 127, lrn_vf32);
+}
+static inline lrn_vf32 lrn_vscale_f32(lrn_vf32 e, lrn_vf32 f, lrn_vu32 fb)
+{
+    (void)f;
+    return (lrn_vf32)((lrn_vu32)e + ((fb >> 4) << 23));
+}
+#endif
+
+/* The generic power s^-beta (float) on a vector whose lanes are all in the fast
+ * range of c (lrn_math.h: positive, normal, normal result): lane for lane the
+ * operations of lrn_powf_full there, so the same bits on every target. */
+static inline lrn_vf32 lrn_vpowf_fast(lrn_vf32 s, const lrn_powf *c)
+{
+    lrn_vu32 b = (lrn_vu32)s, i = b >> 19;       /* the lookups take its low 4 bits */
+    lrn_vf32 ef = lrn_vexpo_f32(b);
+    lrn_vf32 m = (lrn_vf32)((b & 0x007fffffu) | 0x3f800000u);
+    lrn_vf32 mc = (lrn_vf32)((b & 0x00780000u) | 0x3f840000u);
+#ifdef LRN_INV_BY_DIVISION
+    lrn_vf32 u = (m - mc) * (1.0f / mc);         /* = lrn_pow_inv[i], correctly rounded */
+#else
+    lrn_vf32 u = (m - mc) * lrn_vlut16_f32(lrn_pow_inv, i);
+#endif
+    const float *q = c->q;
+    lrn_vf32 p = (q[0] + q[1] * u) + (u * u) * (q[2] + q[3] * u);
+    lrn_vf32 wh = ef * c->nbh;
+    lrn_vf32 wl = lrn_vlut16_f32(c->lg, i) + (u * p + ef * c->nbl);
+    lrn_vf32 sh = (wh + wl) + LRN_SHIFTER16_F, n16 = sh - LRN_SHIFTER16_F;
+    lrn_vf32 r = (wh - n16) + wl;
+    lrn_vu32 sb = (lrn_vu32)sh;
+    lrn_vf32 x = lrn_vlut16_f32(lrn_pow_exp2, sb);
+    lrn_vf32 e = x + x * (r * ((LRN_E1 + LRN_E2 * r) + (r * r) * LRN_E3));
+    return lrn_vscale_f32(e, n16, sb);
+}
 
 #endif

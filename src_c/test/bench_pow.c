@@ -1,9 +1,11 @@
 /* Throughput of the power functions on AVX-512 vectors in cache: ns per vector of
- * 16 floats for the generic power (beta 0.6: lrn_math.h's log2/exp2 polynomials,
- * through the kernels' vpow_generic) and for beta 0.75 (lrn_vpow_f32: rsqrt14 and
- * a Newton step), with a square as the floor of the loop itself; best of 5 rounds.
- * The evidence for README's "10 ns per AVX-512 vector against 3.3" (2026-11-27:
- * generic 10.19, 0.75 3.29, square 0.62).  x86-64 with AVX-512 only; not built by CI:
+ * 16 floats for the generic power (beta 0.6: lrn_simd.h's lrn_vpowf_fast, tables
+ * and short polynomials, through the kernels' vpow_generic) and for beta 0.75
+ * (lrn_vpow_f32: rsqrt14 and a Newton step), with a square as the floor of the loop
+ * itself; best of 5 rounds.
+ * The evidence for README's "7 ns per AVX-512 vector against 3.3" (2026-11-28:
+ * generic 7.03, 0.75 3.28, square 0.63; 10.0-10.2 before the power's tables,
+ * 2026-11-27).  x86-64 with AVX-512 only; not built by CI:
  *
  *   gcc -O3 -std=c99 -fno-math-errno -fno-trapping-math -ffp-contract=off -fopenmp \
  *       -Isrc_c src_c/test/bench_pow.c -lm -o /tmp/bench_pow && /tmp/bench_pow */

@@ -1,14 +1,18 @@
-/* Exhaustive (or strided) check of the float32 generic power of lrn_math.h
- * (as the kernels' vpow_generic takes it: lrn_powf_fast for a vector of 16 whose
- * lanes are all in its range, else lrn_powf_full; and lrn_powf_full alone) against
- * double pow(), for every target this file is compiled for, plus a check that all
- * targets give the same bits, and that lrn_powf_fast and lrn_powf_full agree bit
- * for bit on every input in the fast version's range (the kernels pick one per
- * vector, of 16, 8 or 4 lanes by target: the choice must never show in a result).
+/* Exhaustive (or strided) check of the float32 generic power (lrn_math.h,
+ * lrn_simd.h) as the kernels' vpow_generic takes it (lrn_vpowf_fast for a vector
+ * whose lanes are all in its range, else lrn_powf_full lane by lane; and
+ * lrn_powf_full alone) against double pow(), for every target this file is
+ * compiled for, plus a check that all targets give the same bits, and that
+ * lrn_vpowf_fast and lrn_powf_full agree bit for bit on every input in the fast
+ * version's range (the kernels pick one per vector of 16, 8 or 4 lanes by target:
+ * the choice must never show in a result).
  *
- * Build (from the repository root):
- *   gcc -std=c99 -O3 -fno-math-errno -fno-trapping-math -ffp-contract=off -fopenmp \
- *       -Isrc_c src_c/test/test_pow_f32.c -lm -o test_pow_f32
+ * Build (from the repository root): each target's functions are a translation unit
+ * of their own (lrn_simd.h is the vector code of one target), LRN_POW_PART 0
+ * (baseline), 1 (AVX2) and 2 (AVX-512, x86-64 only), then the main part:
+ *   F="-std=c99 -O3 -fno-math-errno -fno-trapping-math -ffp-contract=off -fopenmp -Isrc_c"
+ *   for p in 0 1 2; do gcc $F -DLRN_POW_PART=$p -c src_c/test/test_pow_f32.c -o pow$p.o; done
+ *   gcc $F src_c/test/test_pow_f32.c pow?.o -lm -o test_pow_f32
  * Usage: test_pow_f32 [STRIDE [BETA ...]]   (STRIDE 1: all 2^31 positive floats,
  * about 2 minutes per beta and target on one core; default 61 and a list of betas).
  * Reports the largest error in float ulps of the reference (a subnormal result:
@@ -17,63 +21,92 @@
  * Exit status 1 if an error exceeds LIMIT_ULPS ulps, the targets disagree or the
  * two versions do. */
 #define _POSIX_C_SOURCE 200112L
+#include <stddef.h>
+
+typedef void rowfn(float *, const float *, ptrdiff_t, double, int);
+typedef long diffn(const float *, ptrdiff_t, double, int);
+
+#ifdef LRN_POW_PART
+/* ---- one target's functions ---------------------------------------------- */
+#if LRN_POW_PART == 1
+#pragma GCC target("avx2,fma")
+#elif LRN_POW_PART == 2
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")
+#endif
+#include "lrn_simd.h"
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define VWF ((ptrdiff_t)(sizeof(lrn_vf32) / sizeof(float)))
+
+/* t = s^-beta by vectors of VWF lanes, as vpow_generic does (a partial vector's
+ * other lanes are 1) */
+void CAT(pow_row_, LRN_POW_PART)(float *t, const float *s, ptrdiff_t m, double beta, int parity)
+{
+    lrn_powf c;
+    lrn_powf_init(&c, beta, parity);
+    for (ptrdiff_t p0 = 0; p0 < m; p0 += VWF) {
+        ptrdiff_t e = m - p0 < VWF ? m - p0 : VWF;
+        lrn_vf32 v;
+        uint32_t bad = 0;
+        for (ptrdiff_t k = 0; k < VWF; k++) {
+            v[k] = k < e ? s[p0 + k] : 1.0f;
+            bad |= lrn_as_bits32(v[k]) - c.lo > c.span;
+        }
+        if (bad)
+            for (ptrdiff_t k = 0; k < e; k++) t[p0 + k] = lrn_powf_full(s[p0 + k], &c);
+        else {
+            v = lrn_vpowf_fast(v, &c);
+            for (ptrdiff_t k = 0; k < e; k++) t[p0 + k] = v[k];
+        }
+    }
+}
+void CAT(pow_full_, LRN_POW_PART)(float *t, const float *s, ptrdiff_t m, double beta, int parity)
+{
+    lrn_powf c;
+    lrn_powf_init(&c, beta, parity);
+    for (ptrdiff_t p = 0; p < m; p++) t[p] = lrn_powf_full(s[p], &c);
+}
+/* how many s in the range of lrn_vpowf_fast get other bits from lrn_powf_full */
+long CAT(pow_fastdiff_, LRN_POW_PART)(const float *s, ptrdiff_t m, double beta, int parity)
+{
+    lrn_powf c;
+    long nd = 0;
+    lrn_powf_init(&c, beta, parity);
+    for (ptrdiff_t p0 = 0; p0 < m; p0 += VWF) {
+        ptrdiff_t e = m - p0 < VWF ? m - p0 : VWF;
+        lrn_vf32 v;
+        int in[64];
+        for (ptrdiff_t k = 0; k < VWF; k++) {
+            in[k] = k < e && lrn_as_bits32(s[p0 + k]) - c.lo <= c.span;
+            v[k] = in[k] ? s[p0 + k] : 1.0f;
+        }
+        v = lrn_vpowf_fast(v, &c);
+        for (ptrdiff_t k = 0; k < e; k++) {
+            float a = v[k], b = lrn_powf_full(s[p0 + k], &c);
+            nd += in[k] && memcmp(&a, &b, 4) != 0;
+        }
+    }
+    return nd;
+}
+
+#else
+/* ---- the main part ----------------------------------------------------------- */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lrn_math.h"
 
 #define LIMIT_ULPS 8.0
 
-typedef void rowfn(float *, const float *, ptrdiff_t, double, int);
-#define ROWFNS(SUF)                                                                \
-    static void row_##SUF(float *t, const float *s, ptrdiff_t m, double beta, int parity) \
-    {                                                                              \
-        lrn_powf c;                                                                \
-        lrn_powf_init(&c, beta, parity);                                           \
-        for (ptrdiff_t p0 = 0; p0 < m; p0 += 16) {                                 \
-            ptrdiff_t e = m - p0 < 16 ? m : p0 + 16;                               \
-            uint32_t bad = 0;                                                      \
-            for (ptrdiff_t p = p0; p < e; p++) bad |= lrn_as_bits32(s[p]) - c.lo > c.span; \
-            if (bad)                                                               \
-                for (ptrdiff_t p = p0; p < e; p++) t[p] = lrn_powf_full(s[p], &c); \
-            else                                                                   \
-                for (ptrdiff_t p = p0; p < e; p++) t[p] = lrn_powf_fast(s[p], &c); \
-        }                                                                          \
-    }                                                                              \
-    static void full_##SUF(float *t, const float *s, ptrdiff_t m, double beta, int parity) \
-    {                                                                              \
-        lrn_powf c;                                                                \
-        lrn_powf_init(&c, beta, parity);                                           \
-        for (ptrdiff_t p = 0; p < m; p++) t[p] = lrn_powf_full(s[p], &c);          \
-    }                                                                              \
-    /* how many s in the range of lrn_powf_fast get other bits from lrn_powf_full */ \
-    static long fastdiff_##SUF(const float *s, ptrdiff_t m, double beta, int parity) \
-    {                                                                              \
-        lrn_powf c;                                                                \
-        long nd = 0;                                                               \
-        lrn_powf_init(&c, beta, parity);                                           \
-        for (ptrdiff_t p = 0; p < m; p++) {                                        \
-            float a = lrn_powf_fast(s[p], &c), b = lrn_powf_full(s[p], &c);        \
-            nd += lrn_as_bits32(s[p]) - c.lo <= c.span && memcmp(&a, &b, 4) != 0;  \
-        }                                                                          \
-        return nd;                                                                 \
-    }
-ROWFNS(base)
+rowfn pow_row_0, pow_full_0;
+diffn pow_fastdiff_0;
 #if defined(__x86_64__) && defined(__GNUC__)
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-ROWFNS(avx2)
-#pragma GCC pop_options
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")
-ROWFNS(avx512)
-#pragma GCC pop_options
+rowfn pow_row_1, pow_full_1, pow_row_2, pow_full_2;
+diffn pow_fastdiff_1, pow_fastdiff_2;
 static const char *tname[] = {"baseline", "AVX2", "AVX-512"};
-static rowfn *rows[] = {row_base, row_avx2, row_avx512}, *fulls[] = {full_base, full_avx2, full_avx512};
-static long (*fastdiffs[])(const float *, ptrdiff_t, double, int) = {fastdiff_base, fastdiff_avx2,
-                                                                     fastdiff_avx512};
+static rowfn *rows[] = {pow_row_0, pow_row_1, pow_row_2}, *fulls[] = {pow_full_0, pow_full_1, pow_full_2};
+static diffn *fastdiffs[] = {pow_fastdiff_0, pow_fastdiff_1, pow_fastdiff_2};
 static int target_ok(int i)
 {
     __builtin_cpu_init();
@@ -84,8 +117,8 @@ static int target_ok(int i)
 #define NT 3
 #else
 static const char *tname[] = {"baseline"};
-static rowfn *rows[] = {row_base}, *fulls[] = {full_base};
-static long (*fastdiffs[])(const float *, ptrdiff_t, double, int) = {fastdiff_base};
+static rowfn *rows[] = {pow_row_0}, *fulls[] = {pow_full_0};
+static diffn *fastdiffs[] = {pow_fastdiff_0};
 static int target_ok(int i) { return i == 0; }
 #define NT 1
 #endif
@@ -192,7 +225,7 @@ int main(int argc, char **argv)
                        beta, tname[ti], k ? "full" : "row", stride, mx[k], at[k], rel[k], sub[k],
                        ti > 0 && k == 0 ? (ndiff ? "  DIFFERS FROM BASELINE" : "  (= baseline bits)") : "");
             if (nfast)
-                printf("beta %-7g %-8s %ld inputs in the fast range where lrn_powf_fast and "
+                printf("beta %-7g %-8s %ld inputs in the fast range where lrn_vpowf_fast and "
                        "lrn_powf_full differ\n", beta, tname[ti], nfast);
             fail |= mx[0] > LIMIT_ULPS || mx[1] > LIMIT_ULPS || ndiff != 0 || nfast != 0;
         }
@@ -200,3 +233,4 @@ int main(int argc, char **argv)
     printf("%s\n", fail ? "FAILED" : "passed");
     return fail;
 }
+#endif
