@@ -974,7 +974,7 @@ static int F(strip_bwd)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t ldg, T 
 /* ---- across, channels contiguous (NHWC), windows of up to LRN_CL_MAXN taps ----
  * Vectorised along a pixel's channels, each window summed directly from n
  * shifted copies of the squares (at most LRN_CL_MAXN: no running sum at all).
- * Sizes 5 and 9 (taps known to the compiler, lo, hi <= VW) keep a pixel's
+ * The windows compiled in (sizes 3, 4, 5, 7, 9, 11; lo, hi <= VW) keep a pixel's
  * squares in registers and shift them by two-vector shuffles.  Other windows:
  * a block of np pixels is laid out as one row, each pixel's C values followed by
  * a gap of n - 1 zeros (and n - 1 zeros in front), the shifted copies being
@@ -1025,7 +1025,7 @@ static inline VT F(vwin_ex)(VT vp, VT v, VT vn, ptrdiff_t from, ptrdiff_t to)
     return acc;
 }
 
-/* Forward with lo, hi <= VW known to the compiler (sizes 5 and 9, below): no
+/* Forward with lo, hi <= VW known to the compiler (F(across_cl) below): no
  * squares row at all, a pixel's channels in registers (one load and one square
  * per vector, each tap a shuffle with constant lanes); a window known only at run
  * time would shuffle with lanes in registers (emulated on SSE2) and takes the
@@ -1172,7 +1172,8 @@ static inline void F(across_cl_w)(const lrn_job *J, const T *x, const T *g, T *y
     }
 }
 
-/* Sizes 5 and 9 (PyTorch's and Caffe's default; TensorFlow's depth_radius 4)
+/* Sizes 5 and 9 (PyTorch's and Caffe's default; TensorFlow's depth_radius 4),
+ * 3, 7 and 11, and 4 with two taps before the centre (PyTorch) or after it (ONNX),
  * with their taps known to the compiler: the register path above where it
  * applies, else the shifted sums unrolled.  (Before the register path: with the
  * gaps zeroed in whole vectors and the sum without the centre in two plain
@@ -1185,6 +1186,11 @@ static void F(across_cl)(const lrn_job *J, const T *x, const T *g, T *y, ptrdiff
     ptrdiff_t lo = J->lo[0], hi = J->hi[0];
     if (lo == 2 && hi == 2) F(across_cl_w)(J, x, g, y, m, pw, mem, 2, 2, 1);
     else if (lo == 4 && hi == 4) F(across_cl_w)(J, x, g, y, m, pw, mem, 4, 4, 1);
+    else if (lo == 1 && hi == 1) F(across_cl_w)(J, x, g, y, m, pw, mem, 1, 1, 1);
+    else if (lo == 3 && hi == 3) F(across_cl_w)(J, x, g, y, m, pw, mem, 3, 3, 1);
+    else if (lo == 5 && hi == 5) F(across_cl_w)(J, x, g, y, m, pw, mem, 5, 5, 1);
+    else if (lo == 2 && hi == 1) F(across_cl_w)(J, x, g, y, m, pw, mem, 2, 1, 1);
+    else if (lo == 1 && hi == 2) F(across_cl_w)(J, x, g, y, m, pw, mem, 1, 2, 1);
     else F(across_cl_w)(J, x, g, y, m, pw, mem, lo, hi, 0);
 }
 

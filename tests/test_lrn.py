@@ -839,23 +839,26 @@ def test_few_channels_last(dtype, channels, backward):
         np.testing.assert_array_equal(got, dense)
 
 
-# ---- channels-last, sizes 5 and 9: a pixel's channels in registers ----------------
+# ---- channels-last, compiled windows: a pixel's channels in registers ---------------
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("channels", [5, 7, 9, 12, 15, 16, 17, 24, 31, 32, 33, 47, 64, 100])
-@pytest.mark.parametrize("size", [5, 9])
+@pytest.mark.parametrize("window", [(2, 2), (4, 4), (1, 1), (3, 3), (5, 5), (2, 1), (1, 2)])
 @pytest.mark.parametrize("k", [1.5, 0.0])
-def test_channels_last_register_windows(dtype, channels, size, k):
-    """Dense NHWC with sizes 5 and 9 keeps each pixel's squares (and the backward's r)
-    in registers, each tap a shuffle of two vectors: channel counts below, at and just
-    past whole vectors of every target (4, 8 or 16 float32 lanes, 2, 4 or 8 float64),
-    forward and backward against the reference.  With k = 0 the lanes past the last
-    channel have an empty window (an infinite power): they must not reach any dx."""
+def test_channels_last_register_windows(dtype, channels, window, k):
+    """Dense NHWC with the compiled windows (sizes 3, 5, 7, 9, 11, and 4 with either
+    side longer) keeps each pixel's squares (and the backward's r) in registers, each
+    tap a shuffle of two vectors, where a side of the window is at most a vector:
+    channel counts below, at and just past whole vectors of every target (4, 8 or 16
+    float32 lanes, 2, 4 or 8 float64), forward and backward against the reference.
+    With k = 0 the lanes past the last channel have an empty window (an infinite
+    power): they must not reach any dx."""
     item = np.dtype(dtype).itemsize
     nhwc = lambda seed: _in_order(random((2, channels, 5, 7), dtype, seed=seed), "h")
     x, g = nhwc(61), nhwc(62)
-    kw = dict(size=size, alpha=2.0, beta=0.75, k=k)
+    size = window[0] + window[1] + 1
+    kw = dict(size=size, alpha=2.0, beta=0.75, k=k, window=window)
     for backward in (False, True):
-        job = _api._jobs([x, g, x] if backward else [x, x], 1, "across", size // 2, size // 2)[0]
+        job = _api._jobs([x, g, x] if backward else [x, x], 1, "across", *window)[0]
         assert _across_mode(job, dtype, backward) == (2 if channels * item <= 32 else 1)
     y = lrn_fast.lrn(x, **kw)
     assert_result(y, reference.lrn(as64(x), **kw))
