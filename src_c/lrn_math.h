@@ -1,7 +1,8 @@
 /* Branch-free double precision log/exp that gcc vectorises without
  * -ffast-math (bit manipulation through memcpy, selects instead of branches).
- * Used for the generic power s^-beta of both float and double kernels:
- * relative error a few ulp of double, far below float32 resolution. */
+ * Used for the generic power s^-beta of the double kernels: relative error a
+ * few ulp of double.  The float kernels' generic power is the float32 section
+ * below (tables and short polynomials in float arithmetic). */
 #ifndef LRN_FAST_MATH_H
 #define LRN_FAST_MATH_H
 
