@@ -192,7 +192,7 @@ static inline int lrn_vany(lrn_vu32 m) { return !_mm256_testz_si256((__m256i)m, 
 /* entries 0-7 and 8-15 permuted, bit 3 of the index (moved to the sign) picks.
  * Three of these (the index shift shared by two) cost the generic power what its
  * shorter polynomials save, here: 8.6-8.7 ns per vector of 8 against 8.2-8.5
- * before the tables (bench_pow.c built for AVX2, Zen 4; 1 / c_i by a division
+ * before the tables (bench_pow.c -DBENCH_POW_AVX2, Zen 4; 1 / c_i by a division
  * instead, as on SSE2: the same) */
 static inline lrn_vf32 lrn_vlut16_f32(const float *tab, lrn_vu32 i)
 {
@@ -288,7 +288,7 @@ static inline int lrn_vany(lrn_vu32 m)
 /* the indices through two general registers (their shifts and masks off the
  * vector pipes), four scalar loads, three shuffles; 1 / c_i by a division instead
  * of a lookup (the same value, correctly rounded): the generic power 1.06x its time
- * before the tables (bench_pow.c built for SSE2), 1.35x with three lookups of
+ * before the tables (bench_pow.c -DBENCH_POW_BASELINE), 1.35x with three lookups of
  * lane by lane code */
 static inline lrn_vf32 lrn_vlut16_f32(const float *tab, lrn_vu32 i)
 {
