@@ -103,7 +103,7 @@ static void F(vst_heads)(T *y, ptrdiff_t ldy, const VT *hd, ptrdiff_t c0, ptrdif
 #define LRN_STREAMS(MODE, cy) (LRN_STREAM && (MODE) != LRN_POW_GENERIC && (cy))
 
 /* LOOP(MODE) instantiated for every power mode (mode known at compile time:
- * VPOWM, VAOVER) */
+ * VPOWM, LRN_BWD_VALUE) */
 #define LRN_POW_SWITCH(LOOP)                                                       \
     switch (pow_mode) {                                                            \
     case LRN_POW_GENERIC: LOOP(LRN_POW_GENERIC) break;                             \
@@ -118,11 +118,20 @@ static inline ptrdiff_t F(pad)(ptrdiff_t m) { return (m + VW - 1) / VW * VW; }
  * bit inside that range, so the choice never shows, and every target gives the
  * same bits).  double: lrn_math.h's double log and exp, lane by lane (gcc
  * vectorises the loop). */
-typedef struct { lrn_powf f; double beta, nf; } F(gpow);
+typedef struct { lrn_powf f, f1; double beta, nf; } F(gpow);
 
 static inline void F(gpow_init)(F(gpow) *c, double beta, int parity)
 {
     lrn_powf_init(&c->f, beta, parity);
+    /* f1: s^-(beta + 1) for the float backward (LRN_BWD_VALUE), fast range only,
+     * narrowed to s in [2^-E, 2^E] with |beta + 1| E <= 64: the power then lies
+     * within 2^-64 .. 2^64, as far from overflow in products with g as s^-beta and
+     * 1/s are; other vectors take the power and a division */
+    lrn_powf_init(&c->f1, beta + 1.0, parity);
+    double ab1 = beta + 1.0 < 0 ? -(beta + 1.0) : beta + 1.0;
+    int E = ab1 * 126.0 <= 64.0 ? 126 : (int)(64.0 / ab1);
+    c->f1.lo = (uint32_t)(127 - E) << 23;
+    c->f1.span = ((uint32_t)(127 + E) << 23) - c->f1.lo;
     c->beta = beta;
     c->nf = lrn_neg_factor(parity);
 }
@@ -153,11 +162,9 @@ static inline VT F(vpow_generic)(VT s, const F(gpow) *c)
     return r;
 }
 
-/* s^-beta and a / s on one vector for a power mode known at compile time: the
- * fast betas' VPOW (a / s as a times its reciprocal), or the generic power and an
- * IEEE division (the names pw and av must be in scope) */
+/* s^-beta on one vector for a power mode known at compile time: the fast betas'
+ * VPOW or the generic power (the name pw must be in scope) */
 #define VPOWM(sv, MODE) ((MODE) == LRN_POW_GENERIC ? F(vpow_generic)(sv, pw) : VPOW(sv, MODE))
-#define VAOVER(sv, MODE) ((MODE) == LRN_POW_GENERIC ? av / (sv) : av * VPOW(sv, LRN_POW_1))
 
 /* t[p] = s[p]^-beta for p < m (t may be s) */
 #define LRN_POW_ROWS_LOOP(MODE)                                                    \
@@ -530,7 +537,45 @@ static int F(strip_fwd)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy, ptrdiff_
  * base cannot overflow them; where the squares vanish (k = 1) the bracket is
  * exactly 1 and dx = g.  Both sums add the n - 1 other terms directly, oldest
  * channel first: the strips (registers) and the rows (memory) add in the same
- * order and give the same bits. */
+ * order and give the same bits.
+ * The generic beta in float takes no 1/s_c: with u_c = s_c^-(beta + 1) from one
+ * power (F(gpow).f1), self_c = g_c u_c (k + a (Q_c + (1 - 2 beta) x_c^2)) and
+ * r_c = g_c u_c (x_c a).  A vector with a lane outside f1's range (u beyond
+ * 2^-64 .. 2^64; s 0, subnormal, inf, NaN or negative) takes the form above. */
+/* whether every lane of s (float) is in f1's range */
+static inline int F(gpow_bwd_fast)(VT s, const F(gpow) *c)
+{
+    lrn_vu32 lo = {0}, span = {0};
+    lo += c->f1.lo;
+    span += c->f1.span;
+    return __builtin_expect(!lrn_vany_gtu((lrn_vu32)s - lo, span), 1);
+}
+
+/* LRN_BWD_VALUE's generic float case, lane by lane, for a vector with a lane
+ * outside f1's range: each lane takes the form its own s selects, with the
+ * vector code's operations in the same order (lrn_powf_full gives
+ * lrn_vpowf_fast's bits in the fast range), so that a value never depends on
+ * its neighbours in the vector (and so on the thread count or the layout).
+ * Out of line: rare. */
+__attribute__((noinline))
+static void F(bwd_generic_lanes)(VT s, VT w, VT x, VT g, VT av, VT kv, const F(gpow) *c,
+                                 VT *r, VT *self)
+{
+    for (int i = 0; i < (int)VW; i++) {
+        float si = (float)s[i], a = (float)av[i], k = (float)kv[i];
+        if (lrn_as_bits32(si) - c->f1.lo <= c->f1.span) {
+            float gu = (float)g[i] * lrn_powf_full(si, &c->f1);
+            (*self)[i] = gu * (k + (float)w[i] * a);
+            (*r)[i] = gu * ((float)x[i] * a);
+        }
+        else {
+            float gt = (float)g[i] * lrn_powf_full(si, &c->f), iv = 1.0f / si, as = a * iv;
+            (*self)[i] = gt * (k * iv + (float)w[i] * as);
+            (*r)[i] = gt * ((float)x[i] * as);
+        }
+    }
+}
+
 /* r and self of one vector, power mode MODE known at compile time, from Q and
  * q0 = x_c^2 (av, kv, c1v, one and pw in scope).  The bracket takes Q clamped to
  * the largest finite T: an inf among the other channels then gives a finite
@@ -540,15 +585,26 @@ static int F(strip_fwd)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy, ptrdiff_
 #define LRN_BWD_VALUE(MODE, Q, q0, xc, gc, r, self)                                \
     do {                                                                           \
         VT q_ = (Q), sv_ = kv + av * (q_ + (q0));                                  \
-        VT t_ = VPOWM(sv_, MODE);                                                  \
-        VT iv_ = (MODE) == LRN_POW_GENERIC ? one / sv_                             \
-                 : (MODE) == LRN_POW_1 ? t_ : VPOW(sv_, LRN_POW_1);                \
-        VT as_ = av * iv_, w_ = F(vminnum)(q_, F(vsplat)(LRN_BIG));                \
+        VT w_ = F(vminnum)(q_, F(vsplat)(LRN_BIG));                                \
         w_ = (MODE) == LRN_POW_05 ? w_ : (MODE) == LRN_POW_1 ? w_ - (q0)           \
              : w_ + c1v * (q0);                                                    \
-        VT gt_ = (gc) * t_;                                                        \
-        (self) = gt_ * (kv * iv_ + w_ * as_);                                      \
-        (r) = gt_ * ((xc) * as_);                                                  \
+        if ((MODE) == LRN_POW_GENERIC && sizeof(T) == 4) {                         \
+            if (F(gpow_bwd_fast)(sv_, pw)) {                                       \
+                VT gu_ = (gc) * (VT)lrn_vpowf_fast((lrn_vf32)sv_, &pw->f1);        \
+                (self) = gu_ * (kv + w_ * av);                                     \
+                (r) = gu_ * ((xc) * av);                                           \
+            }                                                                      \
+            else                                                                   \
+                F(bwd_generic_lanes)(sv_, w_, (xc), (gc), av, kv, pw, &(r), &(self)); \
+        }                                                                          \
+        else {                                                                     \
+            VT t_ = VPOWM(sv_, MODE);                                              \
+            VT iv_ = (MODE) == LRN_POW_GENERIC ? one / sv_                         \
+                     : (MODE) == LRN_POW_1 ? t_ : VPOW(sv_, LRN_POW_1);            \
+            VT as_ = av * iv_, gt_ = (gc) * t_;                                    \
+            (self) = gt_ * (kv * iv_ + w_ * as_);                                  \
+            (r) = gt_ * ((xc) * as_);                                              \
+        }                                                                          \
     } while (0)
 
 /* one vector v into a running sum's block slot and prefix (step o of its block);

@@ -183,6 +183,31 @@ def test_same_array_for_both_inputs():
     check_backward(x, x, y, size=3, alpha=2.0)
 
 
+@pytest.mark.parametrize("beta", [0.6, 0.75, 2.5])
+@pytest.mark.parametrize("axis", [1, -1])
+@pytest.mark.parametrize("size", [5, 11])
+def test_value_independent_of_its_neighbours(beta, axis, size):
+    """Across channels, a pixel's dx depends on that pixel's channels only, to the bit:
+    also when pixels beside it in the same SIMD vector take a kernel's rare path (the
+    float generic beta forms s^-(beta + 1) by a fast power where s allows it, and
+    s^-beta and 1/s elsewhere; the choice is made per element)."""
+    shape = (2, 12, 5, 37) if axis == 1 else (2, 5, 37, 12)   # NCHW or NHWC
+    c = axis % 4
+    x = random(shape, np.float32, seed=31)
+    g = random(shape, np.float32, seed=32)
+    kw = dict(size=size, alpha=1.0, beta=beta, k=1.0, axis=axis)
+    dx = lrn_fast.lrn_backward(g, x, **kw)
+    xe, keep = x.copy(), np.ones(shape, bool)
+    pix = [(0, 0, 0), (0, 2, 17), (1, 4, 36), (1, 1, 8)]
+    for (n, h, w), v in zip(pix, [1e6, 3e6, 0.0, 3e3]):
+        np.moveaxis(xe, c, -1)[n, h, w, :] = v          # every channel of the pixel
+        np.moveaxis(keep, c, -1)[n, h, w, :] = False
+    for threads in (1, 2):
+        de = lrn_fast.lrn_backward(g, xe, num_threads=threads, **kw)
+        np.testing.assert_array_equal(de[keep], dx[keep])
+        check_backward(g, xe, de, **kw)
+
+
 def test_float16_large_values():
     x = (random((2, 8, 4, 4), np.float64, seed=16) * 500).astype(np.float16)
     g = random((2, 8, 4, 4), np.float16, seed=17)
