@@ -3,7 +3,7 @@
 # process (src_c/test/bench_ab.c), each case in its own run.  Both are built with
 # setup.py's flags; B's global symbols get a B_ prefix.  Not run by CI.
 #
-#   bash src_c/test/bench_ab.sh REV ["N C HW fwd|bwd beta threads reps f32|f64 [size]" ...]
+#   bash src_c/test/bench_ab.sh REV ["N C HW fwd|bwd beta threads reps f32|f64 [size [k alpha]]" ...]
 #
 # LRN_AB_TARGET=AVX2 (or baseline) times that target instead of the best one.
 # LRN_AB_LAYOUT=hhh (x, g, y: c NCHW, h NHWC) times other memory orders.
