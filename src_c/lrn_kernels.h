@@ -1035,24 +1035,44 @@ static int F(strip_bwd)(const T *x, ptrdiff_t ldx, const T *g, ptrdiff_t ldg, T 
  * a block of np pixels is laid out as one row, each pixel's C values followed by
  * a gap of n - 1 zeros (and n - 1 zeros in front), the shifted copies being
  * unaligned loads from it. */
-/* window sum of the padded row at v: sum_{e=from}^{to} v[e], added in that order */
+/* acc = the taps TAP(e) (an expression in e) for e = from .. to, added in that
+ * order; LRN_TAPS_EX the same without the centre e = 0 (from <= 0 <= to; zero when
+ * from = to = 0).  The window sums from memory (vshift_sum) and from registers
+ * (vwin) take their order from here, so that both paths give the same bits. */
+#ifndef LRN_TAPS
+#define LRN_TAPS(acc, TAP, from, to)                                               \
+    do {                                                                           \
+        (acc) = TAP(from);                                                         \
+        for (ptrdiff_t e_ = (from) + 1; e_ <= (to); e_++) (acc) += TAP(e_);        \
+    } while (0)
+#define LRN_TAPS_EX(acc, TAP, from, to)                                            \
+    do {                                                                           \
+        ptrdiff_t e0_ = (from) < 0 ? (from) : 1;                                   \
+        if (e0_ > (to)) {                                                          \
+            (acc) = F(vsplat)(0);                                                  \
+            break;                                                                 \
+        }                                                                          \
+        (acc) = TAP(e0_);                                                          \
+        for (ptrdiff_t f_ = e0_ + 1; f_ < 0; f_++) (acc) += TAP(f_);               \
+        for (ptrdiff_t f_ = e0_ < 0 ? 1 : e0_ + 1; f_ <= (to); f_++) (acc) += TAP(f_); \
+    } while (0)
+#endif
+
+/* window sum of the padded row at v: sum_{e=from}^{to} v[e]; _ex without e = 0 */
+#define LRN_ROW_TAP(e) F(vld)(v + (e))
 static inline VT F(vshift_sum)(const T *v, ptrdiff_t from, ptrdiff_t to)
 {
-    VT acc = F(vld)(v + from);
-    for (ptrdiff_t e = from + 1; e <= to; e++) acc += F(vld)(v + e);
+    VT acc;
+    LRN_TAPS(acc, LRN_ROW_TAP, from, to);
     return acc;
 }
-
-/* the same without the centre (e = 0), from <= 0 <= to; zero when from = to = 0 */
 static inline VT F(vshift_sum_ex)(const T *v, ptrdiff_t from, ptrdiff_t to)
 {
-    ptrdiff_t e = from < 0 ? from : 1;
-    if (e > to) return F(vsplat)(0);
-    VT acc = F(vld)(v + e);
-    for (ptrdiff_t f = e + 1; f < 0; f++) acc += F(vld)(v + f);
-    for (ptrdiff_t f = e < 0 ? 1 : e + 1; f <= to; f++) acc += F(vld)(v + f);
+    VT acc;
+    LRN_TAPS_EX(acc, LRN_ROW_TAP, from, to);
     return acc;
 }
+#undef LRN_ROW_TAP
 
 /* Taps of a window over one pixel's channels, from three consecutive vectors of
  * them (vp: channels c - VW.., v: c.., vn: c + VW..; zeros outside the pixel's
@@ -1063,23 +1083,22 @@ static inline VT F(vtap)(VT vp, VT v, VT vn, ptrdiff_t e)
     for (int i = 0; i < (int)VW; i++) idx[i] = (unsigned)(e < 0 ? i + VW + e : i + e);
     return e == 0 ? v : (e < 0 ? __builtin_shuffle(vp, v, idx) : __builtin_shuffle(v, vn, idx));
 }
-/* the window sums of F(vshift_sum) and F(vshift_sum_ex) (from, to <= VW), added
- * in their order: the same bits */
+/* the window sums of F(vshift_sum) and F(vshift_sum_ex) from registers (from, to
+ * <= VW), added in the same order (LRN_TAPS): the same bits */
+#define LRN_REG_TAP(e) F(vtap)(vp, v, vn, e)
 static inline VT F(vwin)(VT vp, VT v, VT vn, ptrdiff_t from, ptrdiff_t to)
 {
-    VT acc = F(vtap)(vp, v, vn, from);
-    for (ptrdiff_t e = from + 1; e <= to; e++) acc += F(vtap)(vp, v, vn, e);
+    VT acc;
+    LRN_TAPS(acc, LRN_REG_TAP, from, to);
     return acc;
 }
 static inline VT F(vwin_ex)(VT vp, VT v, VT vn, ptrdiff_t from, ptrdiff_t to)
 {
-    ptrdiff_t e = from < 0 ? from : 1;
-    if (e > to) return F(vsplat)(0);
-    VT acc = F(vtap)(vp, v, vn, e);
-    for (ptrdiff_t f = e + 1; f < 0; f++) acc += F(vtap)(vp, v, vn, f);
-    for (ptrdiff_t f = e < 0 ? 1 : e + 1; f <= to; f++) acc += F(vtap)(vp, v, vn, f);
+    VT acc;
+    LRN_TAPS_EX(acc, LRN_REG_TAP, from, to);
     return acc;
 }
+#undef LRN_REG_TAP
 
 /* Forward with lo, hi <= VW known to the compiler (F(across_cl) below): no
  * squares row at all, a pixel's channels in registers (one load and one square
