@@ -54,11 +54,17 @@ typedef struct {
  * of pixels (anything else: few channels, mixed memory orders, strided views). */
 enum { LRN_MODE_ROWS = 0, LRN_MODE_CL = 1, LRN_MODE_PACK = 2 };
 #define LRN_CL_MAXN 16
-/* Channels-last needs more than this many bytes of channels per pixel; with fewer
+/* Channels-last needs at least this many bytes of channels per pixel; with fewer
  * the contiguous-channel kernels' vectors are mostly padding and packed rows run
  * faster (32 images, size 5, 1 thread, forward / backward ms: float32 3 channels
- * 37 / 78 -> 12 / 27, 8 channels 14 / 30 -> 11 / 23; float64 3 channels 21 / 42 ->
- * 11 / 24; 8 float64 channels, one AVX-512 vector, are faster as they are). */
+ * 37 / 78 -> 12 / 27; float64 3 channels 21 / 42 -> 11 / 24).  Since the register
+ * windows (sizes 3-11, ef1aa99 and 4d21516) 8 float32 channels are faster
+ * channels-last (src_c/test/bench_ab.sh, LRN_AB_LAYOUT=hhh, 32x8x3025 against
+ * packed, AVX-512: forward beta 0.75 0.97 -> 0.62 ms, 2 threads 0.49 -> 0.31,
+ * size 3 0.94 -> 0.52, size 11 0.98x, backward 1.80 -> 1.24 ms, beta 0.6
+ * backward 0.94x but forward 1.11x (the power on half-empty vectors); AVX2 0.75x,
+ * 0.95x), 4 float64 channels the same either way, 6 and 5 float32 channels
+ * slower (backward 1.11x, forward 1.19x). */
 #define LRN_CL_MINBYTES 32
 #define LRN_STRIP_MAXN 8      /* across windows the strip kernels keep in registers */
 #define LRN_HALF_MAXN 16      /* across backward windows summed directly in two parts */
@@ -75,7 +81,7 @@ static inline int lrn_across_mode(const lrn_job *J)
         return LRN_MODE_ROWS;
     if (J->xs[1] == 1 && J->ys[1] == 1 && (!J->backward || J->gs[1] == 1) &&
         J->lo[0] + J->hi[0] + 1 <= LRN_CL_MAXN &&
-        J->shape[1] * (ptrdiff_t)lrn_esz(J) > LRN_CL_MINBYTES)
+        J->shape[1] * (ptrdiff_t)lrn_esz(J) >= LRN_CL_MINBYTES)
         return LRN_MODE_CL;
     return LRN_MODE_PACK;
 }
