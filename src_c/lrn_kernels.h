@@ -540,8 +540,9 @@ static int F(strip_fwd)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy, ptrdiff_
  * order and give the same bits.
  * The generic beta in float takes no 1/s_c: with u_c = s_c^-(beta + 1) from one
  * power (F(gpow).f1), self_c = g_c u_c (k + a (Q_c + (1 - 2 beta) x_c^2)) and
- * r_c = g_c u_c (x_c a).  A vector with a lane outside f1's range (u beyond
- * 2^-64 .. 2^64; s 0, subnormal, inf, NaN or negative) takes the form above. */
+ * r_c = g_c u_c (x_c a).  An element whose s lies outside f1's range (u beyond
+ * 2^-64 .. 2^64; s 0, subnormal, inf, NaN or negative) takes the form above,
+ * element by element (bwd_generic_lanes), never the whole vector. */
 /* whether every lane of s (float) is in f1's range */
 static inline int F(gpow_bwd_fast)(VT s, const F(gpow) *c)
 {
