@@ -124,14 +124,11 @@ static inline void F(gpow_init)(F(gpow) *c, double beta, int parity)
 {
     lrn_powf_init(&c->f, beta, parity);
     /* f1: s^-(beta + 1) for the float backward (LRN_BWD_VALUE), fast range only,
-     * narrowed to s in [2^-E, 2^E] with |beta + 1| E <= 64: the power then lies
+     * narrowed to |beta + 1| |log2 s| <= 64: the power then lies
      * within 2^-64 .. 2^64, as far from overflow in products with g as s^-beta and
      * 1/s are; other vectors take the power and a division */
     lrn_powf_init(&c->f1, beta + 1.0, parity);
-    double ab1 = beta + 1.0 < 0 ? -(beta + 1.0) : beta + 1.0;
-    int E = ab1 * 126.0 <= 64.0 ? 126 : (int)(64.0 / ab1);
-    c->f1.lo = (uint32_t)(127 - E) << 23;
-    c->f1.span = ((uint32_t)(127 + E) << 23) - c->f1.lo;
+    lrn_powf_set_range(&c->f1, beta + 1.0 < 0 ? -(beta + 1.0) : beta + 1.0, 64.0);
     c->beta = beta;
     c->nf = lrn_neg_factor(parity);
 }
@@ -145,14 +142,20 @@ static VT F(vpow_generic_full)(VT s, const F(gpow) *c)
     return r;
 }
 
+/* whether every lane of s (float) is in f's fast range */
+static inline int F(vpow_in_range)(VT s, const lrn_powf *f)
+{
+    lrn_vu32 lo = {0}, span = {0};
+    lo += f->lo;
+    span += f->span;
+    return __builtin_expect(!lrn_vany_gtu((lrn_vu32)s - lo, span), 1);
+}
+
 static inline VT F(vpow_generic)(VT s, const F(gpow) *c)
 {
     VT r = s;
     if (sizeof(T) == 4) {
-        lrn_vu32 lo = {0}, span = {0};
-        lo += c->f.lo;
-        span += c->f.span;
-        if (__builtin_expect(lrn_vany_gtu((lrn_vu32)s - lo, span), 0))
+        if (!F(vpow_in_range)(s, &c->f))
             return F(vpow_generic_full)(s, c);
         r = (VT)lrn_vpowf_fast((lrn_vf32)s, &c->f);
     }
@@ -543,15 +546,6 @@ static int F(strip_fwd)(const T *x, ptrdiff_t ldx, T *y, ptrdiff_t ldy, ptrdiff_
  * r_c = g_c u_c (x_c a).  An element whose s lies outside f1's range (u beyond
  * 2^-64 .. 2^64; s 0, subnormal, inf, NaN or negative) takes the form above,
  * element by element (bwd_generic_lanes), never the whole vector. */
-/* whether every lane of s (float) is in f1's range */
-static inline int F(gpow_bwd_fast)(VT s, const F(gpow) *c)
-{
-    lrn_vu32 lo = {0}, span = {0};
-    lo += c->f1.lo;
-    span += c->f1.span;
-    return __builtin_expect(!lrn_vany_gtu((lrn_vu32)s - lo, span), 1);
-}
-
 /* LRN_BWD_VALUE's generic float case, lane by lane, for a vector with a lane
  * outside f1's range: each lane takes the form its own s selects, with the
  * vector code's operations in the same order (lrn_powf_full gives
@@ -564,7 +558,7 @@ static void F(bwd_generic_lanes)(VT s, VT w, VT x, VT g, VT av, VT kv, const F(g
 {
     for (int i = 0; i < (int)VW; i++) {
         float si = (float)s[i], a = (float)av[i], k = (float)kv[i];
-        if (lrn_as_bits32(si) - c->f1.lo <= c->f1.span) {
+        if (lrn_powf_in_range(si, &c->f1)) {
             float gu = (float)g[i] * lrn_powf_full(si, &c->f1);
             (*self)[i] = gu * (k + (float)w[i] * a);
             (*r)[i] = gu * ((float)x[i] * a);
@@ -590,7 +584,7 @@ static void F(bwd_generic_lanes)(VT s, VT w, VT x, VT g, VT av, VT kv, const F(g
         w_ = (MODE) == LRN_POW_05 ? w_ : (MODE) == LRN_POW_1 ? w_ - (q0)           \
              : w_ + c1v * (q0);                                                    \
         if ((MODE) == LRN_POW_GENERIC && sizeof(T) == 4) {                         \
-            if (F(gpow_bwd_fast)(sv_, pw)) {                                       \
+            if (F(vpow_in_range)(sv_, &pw->f1)) {                                  \
                 VT gu_ = (gc) * (VT)lrn_vpowf_fast((lrn_vf32)sv_, &pw->f1);        \
                 (self) = gu_ * (kv + w_ * av);                                     \
                 (r) = gu_ * ((xc) * av);                                           \

@@ -178,6 +178,28 @@ typedef struct {
     float neg_factor, at0, atinf;
 } lrn_powf;
 
+/* the fast range: positive normal s with |w| <= ab |log2 s| <= wmax (ab = |beta|,
+ * wmax <= 124) */
+static inline void lrn_powf_set_range(lrn_powf *c, double ab, double wmax)
+{
+    if (ab * 128.0 <= wmax) {
+        c->lo = 0x00800000u;                     /* FLT_MIN .. FLT_MAX */
+        c->span = 0x7f7fffffu - 0x00800000u;
+    }
+    else {
+        int E = (int)(wmax / ab);                /* s in [2^-E, 2^E], normal */
+        E = E > 126 ? 126 : E;
+        c->lo = (uint32_t)(127 - E) << 23;
+        c->span = ((uint32_t)(127 + E) << 23) - c->lo;
+    }
+}
+
+/* whether s is in c's fast range */
+static inline int lrn_powf_in_range(float s, const lrn_powf *c)
+{
+    return lrn_as_bits32(s) - c->lo <= c->span;
+}
+
 static inline void lrn_powf_init(lrn_powf *c, double beta, int parity)
 {
     float bh = lrn_as_float(lrn_as_bits32((float)beta) & 0xfffff800u);
@@ -188,16 +210,7 @@ static inline void lrn_powf_init(lrn_powf *c, double beta, int parity)
     c->nbl = (float)((double)bh - beta);
     /* |w| <= |beta| |log2 s| must stay <= 124: n >= -125 and 2^n times 2^(j/16 + r)
      * (>= 0.978) normal, n <= 124 */
-    if (ab * 128.0 <= 124.0) {
-        c->lo = 0x00800000u;                     /* FLT_MIN .. FLT_MAX */
-        c->span = 0x7f7fffffu - 0x00800000u;
-    }
-    else {
-        int E = (int)(124.0 / ab);               /* s in [2^-E, 2^E], normal */
-        E = E > 126 ? 126 : E;
-        c->lo = (uint32_t)(127 - E) << 23;
-        c->span = ((uint32_t)(127 + E) << 23) - c->lo;
-    }
+    lrn_powf_set_range(c, ab, 124.0);
     c->neg_factor = (float)lrn_neg_factor(parity);
     c->at0 = beta > 0 ? __builtin_inff() : 0.0f;
     c->atinf = beta > 0 ? 0.0f : __builtin_inff();
