@@ -593,9 +593,13 @@ static void F(bwd_generic_lanes)(VT s, VT w, VT x, VT g, VT av, VT kv, const F(g
                 F(bwd_generic_lanes)(sv_, w_, (xc), (gc), av, kv, pw, &(r), &(self)); \
         }                                                                          \
         else {                                                                     \
-            VT t_ = VPOWM(sv_, MODE);                                              \
-            VT iv_ = (MODE) == LRN_POW_GENERIC ? one / sv_                         \
-                     : (MODE) == LRN_POW_1 ? t_ : VPOW(sv_, LRN_POW_1);            \
+            VT iv_, t_;                                                            \
+            if ((MODE) == LRN_POW_GENERIC) {                                       \
+                t_ = F(vpow_generic)(sv_, pw);                                     \
+                iv_ = one / sv_;                                                   \
+            }                                                                      \
+            else                                                                   \
+                t_ = VPOW_RCP(sv_, MODE, &iv_);                                    \
             VT as_ = av * iv_, gt_ = (gc) * t_;                                    \
             (self) = gt_ * (kv * iv_ + w_ * as_);                                  \
             (r) = gt_ * ((xc) * as_);                                              \

@@ -12,12 +12,14 @@
 #define VT lrn_vf32
 #define VI lrn_vu32
 #define VPOW lrn_vpow_f32
+#define VPOW_RCP lrn_vpow_f32_rcp
 #include "lrn_kernels.h"
 #undef T
 #undef F
 #undef VT
 #undef VI
 #undef VPOW
+#undef VPOW_RCP
 #undef VW
 
 #define T double
@@ -25,12 +27,14 @@
 #define VT lrn_vf64
 #define VI lrn_vu64
 #define VPOW lrn_vpow_f64
+#define VPOW_RCP lrn_vpow_f64_rcp
 #include "lrn_kernels.h"
 #undef T
 #undef F
 #undef VT
 #undef VI
 #undef VPOW
+#undef VPOW_RCP
 #undef VW
 
 void LRN_ITEM_FN(const lrn_job *job, ptrdiff_t item, void *work)
