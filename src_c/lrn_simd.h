@@ -52,8 +52,8 @@ typedef unsigned long long lrn_vu64 __attribute__((vector_size(LRN_VBYTES)));
  * on y^4 s^3 = 1 (float32, beta 0.75, 1 and 2 threads: forward 6% faster, 9% in
  * cache; float64 12%).  Measured on Zen 4 only: a core whose 512-bit square root
  * is slower against its multiply pipes may gain less, or lose.  The price is a
- * little accuracy: at most 3.6 units of rounding (2.2e-7) against 2.0 over every
- * float s (s^-0.5: 1.3 against 1.7).
+ * little accuracy: at most 3.8 units of rounding (2.2e-7) against 2.0 over every
+ * 7th positive float s (s^-0.5: 1.3 against 1.7).
  * 1/s: rcp14 and Newton steps; or q^2 where q is at hand (NAME_rcp, for the
  * backward, which needs s^-beta and 1/s: beta 0.75 8-9% faster, 0.5 4%; 1/s
  * within 3.4 units against 1.9).
