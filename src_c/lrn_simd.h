@@ -76,6 +76,11 @@ static inline MT NAME##_rsqrt(MT v)                                             
     }                                                                              \
     return _mm512_fixupimm_##SUF(q, v, TABLE(LRN_FIX_SQRT), 0);                    \
 }                                                                                  \
+/* s^-0.5 or s^-0.75 from q = s^-0.5 */                                            \
+static inline VT NAME##_of_q(MT q, int mode)                                       \
+{                                                                                  \
+    return mode == LRN_POW_05 ? (VT)q : (VT)_mm512_mul_##SUF(q, _mm512_sqrt_##SUF(q)); \
+}                                                                                  \
 static inline VT NAME(VT sv, int mode)                                             \
 {                                                                                  \
     MT v = (MT)sv, r;                                                              \
@@ -85,15 +90,14 @@ static inline VT NAME(VT sv, int mode)                                          
             r = _mm512_mul_##SUF(r, _mm512_fnmadd_##SUF(v, r, _mm512_set1_##SUF(2.0))); \
         return (VT)_mm512_fixupimm_##SUF(r, v, TABLE(LRN_FIX_RCP), 0);              \
     }                                                                              \
-    MT q = NAME##_rsqrt(v);                                                        \
-    return mode == LRN_POW_05 ? (VT)q : (VT)_mm512_mul_##SUF(q, _mm512_sqrt_##SUF(q)); \
+    return NAME##_of_q(NAME##_rsqrt(v), mode);                                     \
 }                                                                                  \
 static inline VT NAME##_rcp(VT sv, int mode, VT *iv)                               \
 {                                                                                  \
     if (mode != LRN_POW_1) {                                                       \
         MT q = NAME##_rsqrt((MT)sv);                                               \
         *iv = (VT)_mm512_mul_##SUF(q, q);                                          \
-        return mode == LRN_POW_05 ? (VT)q : (VT)_mm512_mul_##SUF(q, _mm512_sqrt_##SUF(q)); \
+        return NAME##_of_q(q, mode);                                               \
     }                                                                              \
     *iv = NAME(sv, LRN_POW_1);                                                     \
     return *iv;                                                                    \
