@@ -59,12 +59,16 @@ typedef unsigned long long lrn_vu64 __attribute__((vector_size(LRN_VBYTES)));
  * within 3.4 units against 1.9).
  * Zero and inf are fixed up by class (vfixupimm; table: nibble per class QNaN,
  * SNaN, 0, 1, -inf, +inf, <0, >0):
- *   s^-0.5 (q):  0 -> +inf, +inf -> +0           tokens 5, 8
- *   1/s:         +-0 -> +-inf, +-inf -> +-0      tokens 6, 7 (-inf), 8 (+inf)
- * the other classes keep the computed value (NaN for NaN and s < 0).  q is fixed
+ *   s^-0.5 (q), by the class of s:  0 -> +inf, +inf -> +0     tokens 5, 8
+ *   1/s, by the class of e = rcp14(s): +-0, +-inf -> e        token 1
+ * rcp14 is exact there: +-inf for s = +-0 and wherever 1/s overflows (subnormal s
+ * below 2^-128, float64 2^-1024; checked on Zen 4 around the threshold), +-0 for
+ * s = +-inf; the Newton step e (2 - s e) would make -inf of +inf and NaN of the
+ * others (a fix-up by the class of s missed the overflowing subnormal s).  The
+ * other classes keep the computed value (s^-0.5: NaN for NaN and s < 0).  q is fixed
  * up before it is used: inf and 0 carry through q sqrt(q) and q^2. */
 #define LRN_FIX_SQRT 0x00800500
-#define LRN_FIX_RCP 0x00870600
+#define LRN_FIX_RCP 0x00110100
 #define LRN_AVX512_VPOW(NAME, VT, MT, SUF, STEPS, TABLE)                            \
 static inline MT NAME##_rsqrt(MT v)                                                \
 {                                                                                  \
@@ -85,10 +89,11 @@ static inline VT NAME(VT sv, int mode)                                          
 {                                                                                  \
     MT v = (MT)sv, r;                                                              \
     if (mode == LRN_POW_1) {                                                       \
-        r = _mm512_rcp14_##SUF(v);                                                 \
+        MT e = _mm512_rcp14_##SUF(v);                                              \
+        r = e;                                                                     \
         for (int i = 0; i < STEPS; i++)                                            \
             r = _mm512_mul_##SUF(r, _mm512_fnmadd_##SUF(v, r, _mm512_set1_##SUF(2.0))); \
-        return (VT)_mm512_fixupimm_##SUF(r, v, TABLE(LRN_FIX_RCP), 0);              \
+        return (VT)_mm512_fixupimm_##SUF(r, e, TABLE(LRN_FIX_RCP), 0);              \
     }                                                                              \
     return NAME##_of_q(NAME##_rsqrt(v), mode);                                     \
 }                                                                                  \
@@ -194,13 +199,14 @@ static inline __m256 lrn_pow_est8(__m256 v, int mode)
     return _mm256_fmadd_ps(y, _mm256_mul_ps(d, f), y);
 }
 
-/* lane by lane: the estimate where s is positive and normal, IEEE elsewhere (so a
- * NaN or a zero never changes its neighbours' bits) */
+/* lane by lane: the estimate where s is positive and normal and at most 2^125, IEEE
+ * elsewhere (so a NaN or a zero never changes its neighbours' bits; rcp_ps gives 0
+ * for an estimate of 1/s below 2^-126, which it may be from s = 2^126 on) */
 static inline lrn_vf32 lrn_vpow_f32(lrn_vf32 sv, int mode)
 {
     __m256 v = (__m256)sv;
     __m256 ok = _mm256_and_ps(_mm256_cmp_ps(v, _mm256_set1_ps(1.17549435e-38f), _CMP_GE_OQ),
-                              _mm256_cmp_ps(v, _mm256_set1_ps(3.40282347e38f), _CMP_LE_OQ));
+                              _mm256_cmp_ps(v, _mm256_set1_ps(4.25352959e37f), _CMP_LE_OQ));
     __m256 r = lrn_pow_est8(v, mode);
     if (__builtin_expect(_mm256_movemask_ps(ok) != 0xFF, 0))
         r = _mm256_blendv_ps(lrn_pow_ieee8(v, mode), r, ok);

@@ -9,7 +9,7 @@ import pytest
 
 import lrn_fast
 from lrn_fast import reference
-from conftest import assert_result, random, run_python
+from conftest import as64, assert_result, check_backward, check_forward, random, run_python
 
 FUNCS = ["lrn", "lrn_backward"]
 
@@ -215,6 +215,45 @@ def test_float32_zero_k_tiny_inputs_underflow_as_documented(region):
     assert np.isinf(got[0, 3]).any()
     assert_result(lrn_fast.lrn(x, dtype=np.float64, **kw), want)
     assert_result(got[1], want[1])
+
+
+@pytest.mark.parametrize("fn", FUNCS)
+@pytest.mark.parametrize("region", ["across", "within"])
+@pytest.mark.parametrize("beta", [1.0, 0.75, 0.5])
+def test_float32_base_near_the_top_of_the_range(fn, region, beta):
+    """Window bases s in [2^126, 2^128): 1/s is below float32's smallest normal number
+    there (a reciprocal estimate such as rcp_ps gives 0 for it: y and dx were 0 on the
+    AVX2 path).  Here from a huge alpha / n (4e36 across, 1e36 within 5 x 5) and
+    |x| in [1.5, 3]; |x| ~ 1e19 with alpha / n = 1 does it too."""
+    rng = np.random.default_rng(47)
+    x = (rng.uniform(1.5, 3.0, (2, 7, 5, 6)) * rng.choice([-1.0, 1.0], (2, 7, 5, 6))).astype(np.float32)
+    g = random(x.shape, np.float32, seed=48)
+    n = 5 if region == "across" else 25
+    a = 4e36 if region == "across" else 1e36
+    kw = dict(size=5, alpha=a * n, beta=beta, k=1.0, region=region)
+    s = a * reference._window_sum(as64(x) ** 2, *reference._setup(x, 1, region, 5, None)[1:4])
+    assert (s >= 2.0 ** 126).mean() > 0.3 and s.max() < 3.4e38
+    if fn == "lrn":
+        check_forward(x, **kw)
+        big = np.full((1, 3, 4, 40), 1e19, np.float32)
+        check_forward(big, size=1, alpha=1.0, beta=beta, k=1.0, region=region)
+    else:
+        check_backward(g, x, **kw)
+
+
+@pytest.mark.parametrize("region", ["across", "within"])
+@pytest.mark.parametrize("beta", [1.0, 0.75, 0.5])
+def test_float32_zero_k_subnormal_base_keeps_the_sign(region, beta):
+    """k = 0 and bases below 2^-128: float32 s is subnormal and 1/s overflows (beta 1:
+    y = +-inf, as documented for k = 0); y keeps the sign of x (the reciprocal's
+    Newton step had turned its inf into -inf on the AVX-512 path)."""
+    x = random((2, 7, 5, 6), np.float32, seed=49) * np.float32(1e-21)
+    kw = dict(size=3, alpha=1.0, beta=beta, k=0.0, region=region)
+    got = lrn_fast.lrn(x, **kw)
+    np.testing.assert_array_equal(np.sign(got), np.sign(x))
+    if beta == 1.0:
+        assert np.isinf(got[x != 0]).mean() > 0.5
+    assert_result(lrn_fast.lrn(x, dtype=np.float64, **kw), reference.lrn(x, **kw))
 
 
 # ---- float16 ---------------------------------------------------------------------------------
