@@ -184,7 +184,7 @@ int lrn_plan(lrn_job *J, int nthreads)
         /* rows padded to whole vectors (up to 64 bytes), LRN_ROW_SLACK more */
         if (mode != LRN_MODE_CL)
             J->work_bytes = rows * ((size_t)t * esz + 64 + LRN_ROW_SLACK) + 64;
-        /* Non-temporal output stores (the strip kernels, x86 with AVX2 or AVX-512)
+        /* Non-temporal output stores (the strip kernels, x86 with AVX-512)
          * when y is too large to stay in cache anyway: a store that misses reads
          * its line first, so a forward moves 3 times the tensor instead of 2
          * (32x96x55x55 float32, forward: 6.5 -> 4.2 ms with 1 thread, 4.3 -> 3.0

@@ -17,8 +17,9 @@
  * blend on AVX2, lane by lane else), for lrn_vpowf_fast at the end.
  * Non-temporal (streaming) stores of a whole vector to a vector-aligned address,
  * lrn_vstream_*, and lrn_sfence, which orders them before later stores: x86
- * with AVX2 or AVX-512 (LRN_STREAM 1); elsewhere ordinary stores and no fence
- * (LRN_STREAM 0, and the kernels never ask for them). */
+ * with AVX-512 (LRN_STREAM 1: a vector is a cache line); elsewhere ordinary
+ * stores and no fence (LRN_STREAM 0, and the kernels never ask for them; AVX2:
+ * see there). */
 #ifndef LRN_FAST_SIMD_H
 #define LRN_FAST_SIMD_H
 
@@ -252,7 +253,15 @@ static inline void lrn_vstp_f64(double *p, lrn_vf64 v, ptrdiff_t n)
     _mm256_maskstore_pd(p, lrn_mask8(2 * n), (__m256d)v);
 }
 
-#define LRN_STREAM 1
+/* No streaming stores on AVX2: vst_lines aligns its whole vectors to 32 bytes, so
+ * half of a step's pairs straddle two 64-byte lines, and every row's first and
+ * last line are written partly by ordinary stores: lines leave the write-combining
+ * buffers half written.  Without them (builds alternated in one process,
+ * LRN_AB_TARGET=AVX2, float32 beta 0.75, Zen 4): forward 32x96x55x55 9.37 ->
+ * 4.75 ms with 1 thread, 32x256x27x27 6.59 -> 3.02, backward 32x96x55x55 14.3 ->
+ * 9.2; the same bits.  Streaming whole 64-byte lines here (pairs aligned to 64)
+ * could gain what it gains on AVX-512 (about a third of a forward's time). */
+#define LRN_STREAM 0
 static inline void lrn_vstream_f32(float *p, lrn_vf32 v) { _mm256_stream_ps(p, (__m256)v); }
 static inline void lrn_vstream_f64(double *p, lrn_vf64 v) { _mm256_stream_pd(p, (__m256d)v); }
 static inline void lrn_sfence(void) { _mm_sfence(); }
