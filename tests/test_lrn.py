@@ -522,7 +522,8 @@ def test_across_kernel_choice_by_stride_same_bits(plane, dtype, size, beta):
     ((2000, 96, 24), np.float32, 0.5), ((4, 96, 65, 67), np.float64, 0.75)])
 def test_streamed_output_same_bits(shape, dtype, beta):
     """Across channels, outputs of 12 MiB or more are written as whole aligned
-    lines by non-temporal stores (x86 with AVX2 or AVX-512), the partial lines at
+    lines by non-temporal stores (x86 with AVX-512; AVX2 ignores the plan's flag),
+    the partial lines at
     the ends of each tile by ordinary ones; in place, always ordinary stores.
     For outputs at every misalignment (offsets in the buffer, rows of odd
     lengths), rows as short as one or two vectors, tiles split between 1 to 3

@@ -231,13 +231,11 @@ static int chunk(float *s, long c0, uint32_t stride, int fast)
 }
 
 /* The fast powers, every target: s^-beta for beta 0.75, 0.5 and 1 and the 1/s that
- * lrn_vpow_rcp gives beside it (the backward), float32 over every STRIDE-th positive
- * float (0 and inf included; s^-beta also for negative s and NaN), float64 over
- * 2^20 positive doubles spread over every exponent (and 0, inf, NaN).  1/s is not
- * checked where s^-beta is NaN (s < 0: AVX-512 takes 1/s as (s^-0.5)^2 there);
- * s = -0 is left out (its infinities' signs differ by target; a window sum is -0
- * only from k = -0).  Errors in
- * units of the reference's last place (float64: against long double pow). */
+ * lrn_vpow_rcp gives beside it (the backward), float32 over chunk()'s inputs (-0
+ * left out), float64 over 2^20 positive doubles spread over every exponent (and 0,
+ * inf, NaN).  1/s is not checked where s^-beta is NaN (s < 0: AVX-512 takes 1/s as
+ * (s^-0.5)^2 there).  Errors in units of the reference's last place (float64:
+ * against long double pow). */
 #define LIMIT_FAST_ULPS 4.0
 #define LIMIT_FAST64_ULPS 4.0
 static const int fmode[3] = {LRN_POW_075, LRN_POW_05, LRN_POW_1};
@@ -257,7 +255,16 @@ static double ulp_err64(double res, long double ref)
 
 static int check_fast(uint32_t stride)
 {
-    int fail = 0;
+    /* float64: 2^20 positive s, bits i 2^43 - i 2^32 (every exponent) plus a
+     * scrambled mantissa below 2^42, then 0, inf, NaN and 1 */
+    enum { N64 = 1 << 20 };
+    static double s6[N64 + 4], t6[N64 + 4], iv6[N64 + 4];
+    int n6 = 0, fail = 0;
+    for (uint64_t i = 0; i < N64; i++) {
+        uint64_t b = i * 0x7ff00000000ULL + ((i * 0x9e3779b97f4a7c15ULL) >> 22);
+        memcpy(&s6[n6++], &b, 8);
+    }
+    s6[n6++] = 0.0; s6[n6++] = INFINITY; s6[n6++] = NAN; s6[n6++] = 1.0;
     for (int ti = 0; ti < NT; ti++) {
         if (!target_ok(ti)) continue;
         for (int mi = 0; mi < 3; mi++) {
@@ -288,17 +295,7 @@ static int check_fast(uint32_t stride)
                    mx[1], at[1], nd ? "  lrn_vpow AND lrn_vpow_rcp DIFFER" : "");
             fail |= mx[0] > LIMIT_FAST_ULPS || mx[1] > LIMIT_FAST_ULPS || nd != 0;
 
-            /* float64: 2^20 positive s, bits i 2^43 - i 2^32 (every exponent) plus a
-             * scrambled mantissa below 2^42, then 0, inf, NaN and 1 */
-            enum { N64 = 1 << 20 };
-            static double s6[N64 + 4], t6[N64 + 4], iv6[N64 + 4];
             double mx6[2] = {0, 0}, at6[2] = {0, 0};
-            int n6 = 0;
-            for (uint64_t i = 0; i < N64; i++) {
-                uint64_t b = i * 0x7ff00000000ULL + ((i * 0x9e3779b97f4a7c15ULL) >> 22);
-                memcpy(&s6[n6++], &b, 8);
-            }
-            s6[n6++] = 0.0; s6[n6++] = INFINITY; s6[n6++] = NAN; s6[n6++] = 1.0;
             nd = fasts64[ti](t6, iv6, s6, n6, fmode[mi]);
             for (int i = 0; i < n6; i++) {
                 long double sl = s6[i], ref = s6[i] == 0 ? INFINITY : powl(sl, -(long double)fbeta[mi]);
