@@ -38,6 +38,7 @@ cdef extern from "lrn.h" nogil:
     const char *lrn_target_name(int target)
     int lrn_openmp_enabled()
     int lrn_max_threads()
+    double lrn_stream_above()
     int lrn_effective_threads(const lrn_job *job, int nthreads)
     void lrn_after_fork_child()
     int lrn_in_forked_child()

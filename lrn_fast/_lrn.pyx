@@ -134,6 +134,12 @@ def max_threads():
     return lrn_max_threads()
 
 
+def stream_above():
+    """Output bytes from which the across kernels store by non-temporal stores
+    (x86 with AVX-512; lrn_stream_above: lower on Intel CPUs)."""
+    return lrn_stream_above()
+
+
 def after_fork_child():
     lrn_after_fork_child()
 

@@ -240,6 +240,7 @@ int lrn_get_target(void);
 const char *lrn_target_name(int target);
 int lrn_openmp_enabled(void);
 int lrn_max_threads(void);
+double lrn_stream_above(void);   /* output bytes from which the strips stream (lrn_plan) */
 /* Threads a call with this many work items and elements would use. */
 int lrn_effective_threads(const lrn_job *job, int nthreads);
 void lrn_after_fork_child(void);

@@ -17,6 +17,7 @@
 #define LRN_WITHIN_BUDGET (512 * 1024)
 #define LRN_SERIAL_BELOW 32768          /* elements: below this, one thread */
 #define LRN_STREAM_ABOVE (12.0 * 1024 * 1024)   /* output bytes: from here, non-temporal stores */
+#define LRN_STREAM_ABOVE_INTEL (2.0 * 1024 * 1024)   /* the same on Intel CPUs (lrn_stream_above) */
 
 static int lrn_target = -1;
 static volatile int lrn_forked = 0;
@@ -149,6 +150,23 @@ int lrn_effective_threads(const lrn_job *J, int nthreads)
     return nt < 1 ? 1 : nt;
 }
 
+/* Output bytes from which the across strips store by non-temporal stores.  On an
+ * Intel Xeon with AVX-512 (2 MiB of L2 per core) ordinary stores cost far more
+ * there than on the AMD EPYC (Zen 4) that set LRN_STREAM_ABOVE: builds alternated
+ * (bench_ab.sh, float32 beta 0.75, 1 thread), streaming from 2 MiB instead of 12
+ * took the backward of 1x192x56x56 (2.4 MB) to 0.68x the time and of 4x192x56x56
+ * (9.6 MB) to 0.67-0.68x (1 and 2 threads), their forwards to 0.94x and 0.87x; a
+ * 1x96x55x55 output (1.2 MB) stays below, where streaming was 1.14-1.18x slower
+ * forward.  On the EPYC, 9 MB outputs gained nothing and 14 MB ones 20%. */
+double lrn_stream_above(void)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    __builtin_cpu_init();
+    if (__builtin_cpu_is("intel")) return LRN_STREAM_ABOVE_INTEL;
+#endif
+    return LRN_STREAM_ABOVE;
+}
+
 int lrn_plan(lrn_job *J, int nthreads)
 {
     size_t esz = lrn_esz(J);
@@ -190,14 +208,15 @@ int lrn_plan(lrn_job *J, int nthreads)
          * (32x96x55x55 float32, forward: 6.5 -> 4.2 ms with 1 thread, 4.3 -> 3.0
          * ms with 2; backward 5-15% faster with 2 threads, up to 3% slower with
          * 1).  9 MB outputs gained nothing on one
-         * 32 MiB-L3 machine, 14 MB ones 20%.  Not in place: there the lines were
+         * 32 MiB-L3 machine, 14 MB ones 20% (the threshold: lrn_stream_above).
+         * Not in place: there the lines were
          * just read and are in cache.  Not for a generic beta: compute bound, it
          * lost more to the shuffles than it gained (1 thread: forward +6%, backward
          * +17%).  Scratch: two vectors per channel (vst_lines: the carry and the
          * row's head). */
         J->stream = mode == LRN_MODE_ROWS && J->pow_mode != LRN_POW_GENERIC
                     && J->y != J->x && J->y != J->g
-                    && (double)(outer * C) * (double)inner * (double)esz >= LRN_STREAM_ABOVE;
+                    && (double)(outer * C) * (double)inner * (double)esz >= lrn_stream_above();
         if (J->stream && J->work_bytes < (size_t)C * 128 + 64) J->work_bytes = (size_t)C * 128 + 64;
     }
     else {

@@ -519,9 +519,11 @@ def test_across_kernel_choice_by_stride_same_bits(plane, dtype, size, beta):
 @pytest.mark.parametrize("shape,dtype,beta", [
     ((8, 96, 65, 67), np.float32, 0.75), ((8, 96, 65, 67), np.float32, 0.6),
     ((1, 48, 70001), np.float32, 1.0), ((1100, 96, 40), np.float32, 0.75),
-    ((2000, 96, 24), np.float32, 0.5), ((4, 96, 65, 67), np.float64, 0.75)])
+    ((2000, 96, 24), np.float32, 0.5), ((4, 96, 65, 67), np.float64, 0.75),
+    ((3, 96, 65, 67), np.float32, 0.75)])
 def test_streamed_output_same_bits(shape, dtype, beta):
-    """Across channels, outputs of 12 MiB or more are written as whole aligned
+    """Across channels, outputs of 12 MiB or more (2 MiB on Intel CPUs,
+    _lrn.stream_above(); the last shape, 5 MB, streams only there) are written as whole aligned
     lines by non-temporal stores (x86 with AVX-512; AVX2 ignores the plan's flag),
     the partial lines at
     the ends of each tile by ordinary ones; in place, always ordinary stores.
@@ -537,7 +539,9 @@ def test_streamed_output_same_bits(shape, dtype, beta):
     pow_mode = _api._POW.get(beta, 0)       # the mode lrn_fast's API passes
     for backward, nt in ((0, 1), (1, 2)):
         assert _lrn.plan(code, 0, backward, [shape[0], shape[1], inner], [2], [2], nt,
-                         pow_mode=pow_mode)[4] == (pow_mode != 0)
+                         pow_mode=pow_mode)[4] == (pow_mode != 0
+                                                   and x.nbytes >= _lrn.stream_above())
+    assert _lrn.stream_above() in (2 << 20, 12 << 20)
     kw = dict(size=5, alpha=1e-2, beta=beta, k=1.0)
     y_ref = x.copy()
     lrn_fast.lrn(y_ref, out=y_ref, **kw)
