@@ -194,14 +194,23 @@ def _jobs(arrays, axis, region, before, after):
     elements.  They depend only on the shape and the strides, so they are worked
     out once per layout (_layout_jobs, cached): a small call spends ~4 us on it
     otherwise, about half of its time in Python."""
-    return _layout_jobs(arrays[-1].shape, tuple(a.strides for a in arrays),
-                        arrays[-1].itemsize, axis, region, before, after)
+    job, loops = _layout_jobs(arrays[-1].shape, tuple(a.strides for a in arrays),
+                              arrays[-1].itemsize, axis, region, before, after)
+    if not loops:
+        return [job]
+    # dims that could not be merged: one job per index of them (not cached: as
+    # many entries as the index has values)
+    shape, sts, _, lo, hi = job
+    return [(shape, sts, [sum(j * st[i] for j, (_, st) in zip(idx, loops))
+                          for i in range(len(arrays))], lo, hi)
+            for idx in np.ndindex(*[n for n, _ in loops])]
 
 
 @functools.lru_cache(maxsize=256)
 def _layout_jobs(shape, byte_strides, esz, axis, region, before, after):
-    """_jobs for the strides in bytes of each array, all of itemsize esz (the
-    lists it returns are shared between calls: never modified)."""
+    """_jobs for the strides in bytes of each array, all of itemsize esz, as one
+    job and the dims it loops over, [(length, strides per array)] (the lists it
+    returns are shared between calls: never modified)."""
     strides = [[s // esz for s in st] for st in byte_strides]
     if region == "across":
         C = shape[axis]
@@ -211,18 +220,13 @@ def _layout_jobs(shape, byte_strides, esz, axis, region, before, after):
         loops = dims   # anything that could not be merged: looped here
         lo, hi = [min(before, C - 1)], [min(after, C - 1)]
         sts = [[outer[1][i], strides[i][axis], inner[1][i]] for i in range(len(strides))]
-        if not loops:
-            return [([outer[0], C, inner[0]], sts, [0] * len(strides), lo, hi)]
-        return [([outer[0], C, inner[0]], sts,
-                 [sum(j * st[i] for j, (_, st) in zip(idx, loops)) for i in range(len(strides))],
-                 lo, hi)
-                for idx in np.ndindex(*[n for n, _ in loops])]
+        return ([outer[0], C, inner[0]], sts, [0] * len(strides), lo, hi), loops
     sp = [d for d in range(1, len(shape)) if d != axis]
     order = [0, axis] + sp
     sts = [[s[d] for d in order] for s in strides]
     lo = [min(before, shape[d] - 1) for d in sp]
     hi = [min(after, shape[d] - 1) for d in sp]
-    return [([shape[d] for d in order], sts, [0] * len(strides), lo, hi)]
+    return ([shape[d] for d in order], sts, [0] * len(strides), lo, hi), []
 
 
 def _dtype_code(dtype):
