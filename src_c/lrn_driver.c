@@ -153,11 +153,12 @@ int lrn_effective_threads(const lrn_job *J, int nthreads)
 /* Output bytes from which the across strips store by non-temporal stores.  On an
  * Intel Xeon with AVX-512 (2 MiB of L2 per core) ordinary stores cost far more
  * there than on the AMD EPYC (Zen 4) that set LRN_STREAM_ABOVE: builds alternated
- * (bench_ab.sh, float32 beta 0.75, 1 thread), streaming from 2 MiB instead of 12
- * took the backward of 1x192x56x56 (2.4 MB) to 0.68x the time and of 4x192x56x56
- * (9.6 MB) to 0.67-0.68x (1 and 2 threads), their forwards to 0.94x and 0.87x; a
- * 1x96x55x55 output (1.2 MB) stays below, where streaming was 1.14-1.18x slower
- * forward.  On the EPYC, 9 MB outputs gained nothing and 14 MB ones 20%. */
+ * (`bash src_c/test/bench_ab.sh cfc4819 CASE`, float32 beta 0.75), streaming from
+ * 2 MiB instead of 12 took the backward of 1x192x56x56 (2.4 MB, 1 thread) to 0.66x
+ * the time and of 4x192x56x56 (9.6 MB) to 0.68x with 2 threads (0.67x with 1, with a
+ * 4 MiB trial threshold), the forward of 1x192x56x56 to 0.93x; a 1x96x55x55 output
+ * (1.2 MB) stays below, where streaming was 1.14-1.18x slower forward (1 MiB trial).
+ * On the EPYC, 9 MB outputs gained nothing and 14 MB ones 20%. */
 double lrn_stream_above(void)
 {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -207,10 +208,8 @@ int lrn_plan(lrn_job *J, int nthreads)
          * its line first, so a forward moves 3 times the tensor instead of 2
          * (32x96x55x55 float32, forward: 6.5 -> 4.2 ms with 1 thread, 4.3 -> 3.0
          * ms with 2; backward 5-15% faster with 2 threads, up to 3% slower with
-         * 1).  9 MB outputs gained nothing on one
-         * 32 MiB-L3 machine, 14 MB ones 20% (the threshold: lrn_stream_above).
-         * Not in place: there the lines were
-         * just read and are in cache.  Not for a generic beta: compute bound, it
+         * 1).  From which size: lrn_stream_above.  Not in place: there the lines
+         * were just read and are in cache.  Not for a generic beta: compute bound, it
          * lost more to the shuffles than it gained (1 thread: forward +6%, backward
          * +17%).  Scratch: two vectors per channel (vst_lines: the carry and the
          * row's head). */
