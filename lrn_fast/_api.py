@@ -1,6 +1,15 @@
 """The public functions: argument checks and array plumbing in Python, the
 arithmetic in C (lrn_fast._lrn).  Every check happens here, once, with a
-message that names the argument and its value."""
+message that names the argument and its value.
+
+lrn and lrn_backward first offer the call to _lrn.common, which runs the common
+call (C-contiguous ndarrays of one native float dtype, plain int and float
+arguments, no window, dtype, order or casting, out of the same kind or None) in
+Cython and declines (None) everything else, which then comes here.  It takes
+nothing this module would refuse, and it builds the job _layout_jobs would
+(tests/test_api.py: test_common_call_*): it is this module's common path
+without its Python, 5-14 us a call (more after a large kernel has emptied the
+caches than the ~6 us it takes warm)."""
 import functools
 import math
 from collections.abc import Sequence
@@ -20,7 +29,6 @@ from . import _lrn
 __all__ = ["lrn", "lrn_backward"]
 
 _REGIONS = ("across", "within")
-_POW = {0.75: 1, 0.5: 2, 1.0: 3}          # LRN_POW_* fast paths; else generic (0)
 _ORDERS = ("K", "A", "C", "F")
 _CASTINGS = ("no", "equiv", "safe", "same_kind", "unsafe")
 _NATIVE_FLOATS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
@@ -28,6 +36,7 @@ _NATIVE_FLOATS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float6
 # cannot create a thread: requests are capped.  Read once: os.cpu_count() costs
 # about 6 us a call here (it reads /sys), a third of a small call's time.
 _MAX_THREADS = max(64, 4 * (os.cpu_count() or 1))
+_lrn.set_thread_cap(_MAX_THREADS)
 _F32_TINY = float(np.finfo(np.float32).tiny)
 
 
@@ -336,8 +345,7 @@ def _run(x, g, y, axis, region, divisor, before, after, alpha, beta, k, nthreads
     if beta == 0.0:
         np.copyto(y, g if backward else x)
         return
-    pow_mode = _POW.get(beta, 0)
-    parity = 0 if not beta.is_integer() else (1 if int(beta) % 2 == 0 else 2)
+    pow_mode, parity = _lrn.power_mode(beta)
 
     def call(arrs, shape, sts, offs, lo, hi):
         if backward:
@@ -445,6 +453,10 @@ def lrn(x, /, size=5, alpha=1e-4, beta=0.75, k=1.0, *, axis=1, region="across",
     -------
     ndarray of float16/float32/float64 (float64 for integer or bool input).
     """
+    r = _lrn.common(x, None, size, alpha, beta, k, axis, region, window, out,
+                    dtype, casting, order, num_threads)
+    if r is not None:
+        return r
     return _lrn_impl(x, None, size, alpha, beta, k, axis, region, window, out,
                      dtype, casting, order, num_threads)
 
@@ -458,5 +470,9 @@ def lrn_backward(grad_y, x, /, size=5, alpha=1e-4, beta=0.75, k=1.0, *, axis=1,
     the inner sum over the transposed window (the mirrored one for even sizes).
     Takes the same keywords as lrn.
     """
+    r = _lrn.common(x, grad_y, size, alpha, beta, k, axis, region, window, out,
+                    dtype, casting, order, num_threads)
+    if r is not None:
+        return r
     return _lrn_impl(x, grad_y, size, alpha, beta, k, axis, region, window,
                      out, dtype, casting, order, num_threads)

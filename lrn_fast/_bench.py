@@ -9,6 +9,7 @@ when used, never by ``import lrn_fast``.
 ``check()`` compares lrn_fast with the float64 reference (lrn_fast.reference)
 on AlexNet-shaped data.
 """
+import math
 import statistics
 import time
 from dataclasses import dataclass, replace
@@ -251,11 +252,16 @@ def label(c):
     return f"{c.name} {'x'.join(map(str, c.shape))}"
 
 
+def _ms(v):
+    """A time in ms with 3 significant digits and at least 2 decimals (0.0614, 3.45)."""
+    return f"{v:.{max(2, 2 - math.floor(math.log10(v)))}f}" if v > 0 else f"{v:.2f}"
+
+
 def _cells(r):
     c = r["case"]
     opt = (lambda v, f: "" if v is None else format(v, f))
     return [r["label"], "fwd" if c.direction == "forward" else "bwd", c.region, c.layout, c.dtype.replace("float", "f"),
-            str(c.size), f"{c.beta:g}", str(r["threads"]), f"{r['ms']:.2f}",
+            str(c.size), f"{c.beta:g}", str(r["threads"]), _ms(r["ms"]),
             f"{r['gbps']:.1f}", f"{r['ratio']:.2f}", opt(r["torch_ms"], ".1f"),
             opt(r["speedup"], ".1f")]
 

@@ -269,3 +269,157 @@ def test_layouts_remembered_per_shape_and_strides():
             want_b = reference.lrn_backward(g, x, alpha=1.0, **kw)
             assert_close(lrn_fast.lrn_backward(g, x, alpha=1.0, **kw), want_b, 1e-6,
                          mag=backward_magnitude(g, x, alpha=1.0, **kw))
+
+
+# ---- the common call, run without the Python layer (_lrn.common) -----------------------
+def _contiguous_cases():
+    """C-contiguous arrays of every kind _api._collapse merges differently: length-1
+    axes, C = 1, the channels first, last or between, 2 to 5 dims, and a length-1
+    axis with a stride numpy lets it have (relaxed strides)."""
+    for shape in [(2, 6), (1, 6), (6, 1), (3, 1, 5), (1, 7, 1), (2, 5, 4, 3), (1, 96, 5, 5),
+                  (2, 1, 3, 4), (1, 1, 1, 1), (2, 3, 4, 5, 2)]:
+        for axis in range(-len(shape), len(shape)):
+            yield random(shape, np.float32, seed=len(shape) + axis), axis
+    a = random((3, 1, 4, 5), np.float32, seed=5)
+    odd = np.lib.stride_tricks.as_strided(a, strides=(80, 4000, 20, 4))   # axis 1 of length 1
+    assert odd.flags.c_contiguous
+    yield odd, 1
+    yield odd, 2
+
+
+def test_common_call_job_is_the_layout_job():
+    """The job `common` builds for C-contiguous arrays is the one _api._layout_jobs
+    works out (the same kernels, tiles and bits as before it existed)."""
+    from lrn_fast import _api, _lrn
+    n = 0
+    for x, axis in _contiguous_cases():
+        for region in ("across", "within"):
+            ax = axis % x.ndim
+            if region == "within" and (x.ndim < 3 or ax == 0):
+                continue
+            for size in (1, 2, 5, 1000):
+                for g in (None, x.copy()):
+                    y = np.empty_like(x)
+                    arrays = [x, y] if g is None else [x, g, y]
+                    before, after = size // 2, (size - 1) // 2
+                    (shape, sts, offs, lo, hi), loops = _api._layout_jobs(
+                        x.shape, tuple(a.strides for a in arrays), x.itemsize, ax, region,
+                        before, after)
+                    assert not loops and offs == [0] * len(arrays)
+                    want = (shape, sts[0], sts[1] if g is not None else [0] * len(shape),
+                            sts[-1], lo, hi)
+                    got = _lrn.common_job(x, g, y, ax, 0 if region == "across" else 1, size)
+                    assert tuple(got) == want, (x.shape, x.strides, axis, region, size)
+                    n += 1
+    assert n > 300
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("backward", [False, True])
+def test_common_call_same_bits_as_python_path(dtype, backward):
+    """Calls that `common` runs give the bits of the validated Python path
+    (_api._lrn_impl) and the reference's values: both regions, every axis, fast
+    and generic betas, out= (also in place) and thread counts."""
+    from lrn_fast import _api, _lrn
+    ran = 0
+    for i, (x, axis) in enumerate(_contiguous_cases()):
+        x = np.ascontiguousarray(x, dtype=dtype) * 3
+        g = random(x.shape, dtype, seed=100 + i)
+        for region, beta, k, thr in [("across", 0.75, 1.0, None), ("across", 0.6, 2, 2),
+                                     ("within", 0.5, 1.0, 1), ("within", 1, 0.5, None)]:
+            ax = axis % x.ndim
+            if region == "within" and (x.ndim < 3 or ax == 0):
+                continue
+            kw = dict(size=3, alpha=0.5, beta=beta, k=k, axis=axis, region=region,
+                      num_threads=thr)
+            args = (g, x) if backward else (x,)
+            f = lrn_fast.lrn_backward if backward else lrn_fast.lrn
+            slow = _api._lrn_impl(x, g if backward else None, 3, 0.5, beta, k, axis, region,
+                                  None, None, None, "same_kind", "K", thr)
+            got = _lrn.common(x, g if backward else None, 3, 0.5, beta, k, axis, region,
+                              None, None, None, "same_kind", "K", thr)
+            assert got is not None
+            np.testing.assert_array_equal(got, slow)
+            np.testing.assert_array_equal(f(*args, **kw), slow)
+            out = np.full_like(x, np.nan)
+            assert f(*args, out=out, **kw) is out
+            np.testing.assert_array_equal(out, slow)
+            inplace = (g if backward else x).copy()
+            a2 = (inplace, x) if backward else (inplace,)
+            assert f(*a2, out=inplace, **kw) is inplace
+            np.testing.assert_array_equal(inplace, slow)
+            kw.pop("num_threads")
+            ref = reference.lrn_backward(g, x, **kw) if backward else reference.lrn(x, **kw)
+            assert_close(slow, ref, 1e-6 if dtype == np.float32 else 1e-13,
+                         mag=backward_magnitude(g, x, **kw) if backward else None)
+            ran += 1
+    assert ran > 50
+
+
+def _declined():
+    """Calls `common` leaves to the Python layer: (description, x, g, keywords)."""
+    x = random((2, 6, 4, 3), np.float32, seed=1)
+    base = dict(size=5, alpha=1e-4, beta=0.75, k=1.0, axis=1, region="across", window=None,
+                out=None, dtype=None, casting="same_kind", order="K", num_threads=None)
+    ro = x.copy()
+    ro.flags.writeable = False
+    big = np.zeros(x.size + 1, np.float32)
+    yield from [
+        ("list", x.tolist(), None, {}), ("float16", x.astype(np.float16), None, {}),
+        ("big-endian", x.astype(">f4"), None, {}), ("F order", np.asfortranarray(x), None, {}),
+        ("strided", x[..., ::2], None, {}), ("matrix subclass", np.ma.masked_array(x), None, {}),
+        ("empty", x[:0], None, {}), ("1-d", x.ravel(), None, {}),
+        ("window", x, None, dict(window=(1, 1))), ("dtype", x, None, dict(dtype=np.float64)),
+        ("order", x, None, dict(order="C")), ("casting", x, None, dict(casting="unsafe")),
+        ("region", x, None, dict(region="bogus")), ("size bool", x, None, dict(size=True)),
+        ("size numpy int", x, None, dict(size=np.int64(5))), ("size 0", x, None, dict(size=0)),
+        ("axis out of range", x, None, dict(axis=4)), ("axis bool", x, None, dict(axis=True)),
+        ("within axis 0", x, None, dict(region="within", axis=0)),
+        ("within 2-d", x[0, 0], None, dict(region="within")),
+        ("alpha nan", x, None, dict(alpha=np.nan)), ("alpha str", x, None, dict(alpha="1")),
+        ("alpha numpy float", x, None, dict(alpha=np.float64(1e-4))),
+        ("alpha huge int", x, None, dict(alpha=10 ** 400)),
+        ("alpha subnormal", x, None, dict(alpha=1e-39)), ("beta 0", x, None, dict(beta=0.0)),
+        ("num_threads 0", x, None, dict(num_threads=0)),
+        ("num_threads bool", x, None, dict(num_threads=True)),
+        ("out shape", x, None, dict(out=np.empty((2, 6, 4), np.float32))),
+        ("out dtype", x, None, dict(out=np.empty_like(x, np.float64))),
+        ("out read-only", x, None, dict(out=ro)),
+        ("out tuple", x, None, dict(out=(np.empty_like(x),))),
+        ("g float64", x, x.astype(np.float64), {}), ("g shape", x, x[:1], {}),
+        ("g strided", x, random((2, 6, 4, 6), np.float32, seed=2)[..., ::2], {}),
+    ]
+    xo = big[:-1].reshape(x.shape)
+    yield ("out overlaps x shifted", xo, None, dict(out=big[1:].reshape(x.shape)))
+    yield ("out overlaps g", x, xo, dict(out=big[1:].reshape(x.shape)))
+    yield base   # the keywords a call starts from
+
+
+def test_common_call_declines_the_rest():
+    """Anything but the common call (other types, layouts, options, out=, beta 0, an
+    empty array, overlapping memory, values the Python layer turns into errors) is
+    left to _api (None), which validates it as before."""
+    from lrn_fast import _lrn
+    cases = list(_declined())
+    base = cases.pop()
+    x = random((2, 6, 4, 3), np.float32, seed=1)
+    args = [base[k] for k in ("size", "alpha", "beta", "k", "axis", "region", "window",
+                              "out", "dtype", "casting", "order", "num_threads")]
+    assert _lrn.common(x, None, *args) is not None
+    assert _lrn.common(x, x, *args) is not None
+    for what, xx, g, kw in cases:
+        a = [kw.get(k, base[k]) for k in ("size", "alpha", "beta", "k", "axis", "region",
+                                          "window", "out", "dtype", "casting", "order",
+                                          "num_threads")]
+        assert _lrn.common(xx, g, *a) is None, what
+
+
+@pytest.mark.parametrize("beta,want", [(0.75, (1, 0)), (0.5, (2, 0)), (1.0, (3, 2)),
+                                       (0.6, (0, 0)), (2.5, (0, 0)), (2.0, (0, 1)),
+                                       (3.0, (0, 2)), (-2.0, (0, 1)), (-3.0, (0, 2)),
+                                       (2.0 ** 60, (0, 1)), (1e300, (0, 1)), (-1e300, (0, 1))])
+def test_power_mode(beta, want):
+    """The kernels' power (LRN_POW_*: 1 for 0.75, 2 for 0.5, 3 for 1, else generic 0)
+    and an integer beta's parity (1 even, 2 odd), as both call paths pass them."""
+    from lrn_fast import _lrn
+    assert _lrn.power_mode(beta) == want
