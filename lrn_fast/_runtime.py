@@ -66,6 +66,9 @@ def runtime_info():
         "dispatch": _lrn.target_name(t),
         "dispatch_features": _TARGET_FEATURES[t],
         "max_threads": _lrn.max_threads(),
+        # outputs from this many bytes are written by non-temporal stores (across
+        # channels NCHW, fast betas, not in place; the AVX-512 target only)
+        "stream_above_bytes": int(_lrn.stream_above()) if t == 2 else None,
         "openmp_runtime": [{k: p.get(k) for k in ("internal_api", "version", "filepath",
                                                    "num_threads")} for p in pools],
         "forked_child_serial": _lrn.in_forked_child(),
@@ -89,6 +92,9 @@ def show_runtime():
         + (f" ({', '.join(info['dispatch_features'])})" if info["dispatch_features"] else ""),
         f"threads: max {info['max_threads']} (OMP_NUM_THREADS, threadpoolctl or num_threads=)",
     ]
+    if info["stream_above_bytes"] is not None:
+        lines.append(f"non-temporal stores: outputs from {info['stream_above_bytes'] / 2**20:g} MiB "
+                     "(across channels NCHW, beta 0.75/0.5/1, not in place)")
     for p in info["openmp_runtime"]:
         lines.append(f"OpenMP runtime: {p['internal_api']} {p['version'] or ''} at {p['filepath']}")
     if not info["openmp_runtime"] and b["openmp"]:

@@ -242,9 +242,12 @@ def test_runtime_info(capsys):
     assert "baseline" in lrn_fast.available_targets()
     assert info["dispatch"].split()[0] in ("baseline", "AVX2", "AVX512_SKX")
     assert isinstance(info["max_threads"], int) and info["max_threads"] >= 1
+    avx512 = info["dispatch"].split()[0] == "AVX512_SKX"
+    assert info["stream_above_bytes"] == (lrn_fast._lrn.stream_above() if avx512 else None)
     lrn_fast.show_runtime()
     out = capsys.readouterr().out
     assert "lrn_fast" in out and "dispatch" in out
+    assert ("non-temporal stores: outputs from " in out) == avx512
 
 
 def test_layouts_remembered_per_shape_and_strides():
