@@ -329,7 +329,11 @@ def common(x, g, size, alpha, beta, k, axis, region, window, out, dtype, casting
     cdef Py_ssize_t n_size, d
     cdef int typenum, ax, reg, ndim, nthreads = 0, pow_mode, parity
     cdef lrn_job job
-    if window is not None or dtype is not None or order != "K" or casting != "same_kind":
+    if window is not None or dtype is not None:
+        return None
+    if type(order) is not str or type(casting) is not str or type(region) is not str:
+        return None       # (an array would compare elementwise)
+    if order != "K" or casting != "same_kind":
         return None
     if region == "across":
         reg = 0
