@@ -70,6 +70,11 @@ def test_time_benchmarks_small_combinations(monkeypatch):
         assert run_one(cls, params) == {"time_lrn": None}
 
 
+def test_small_call_benchmarks():
+    for params in itertools.product(*bench_time.TimeSmallCall.params):
+        assert run_one(bench_time.TimeSmallCall, params) == {"time_lrn": None}
+
+
 def test_view_benchmarks_small(monkeypatch):
     monkeypatch.setitem(bench_time.VIEW_BASE, "W step 2", ((2, 8, 9, 18), "NCHW"))
     monkeypatch.setitem(bench_time.VIEW_BASE, "NHWC channel step 2", ((2, 16, 9, 9), "NHWC"))

@@ -154,3 +154,28 @@ class TimeMixedOrders(_Time):
 
     def time_lrn(self, *params):
         self._call()
+
+
+class TimeSmallCall(_Time):
+    """The cost of a call itself: (1, 16, 9, 9) float32, size 5, beta 0.75, 1 thread,
+    where the kernel takes about a microsecond.  "out=" and "new result" are the common
+    call (C-contiguous; in Cython since 3a892a2), "W step 2" a strided view that the
+    Python layer validates and lays out."""
+    params = [["forward", "backward"], ["out=", "new result", "W step 2"]]
+    param_names = ["direction", "call"]
+
+    def setup(self, direction, call):
+        self.f = lrn_function(direction, "across", "NCHW", 5, 0.75)
+        self.use_threads(1)
+        shape = (1, 16, 9, 18) if call == "W step 2" else (1, 16, 9, 9)
+        self.x = array(shape)
+        self.g = array(shape, seed=1) if direction == "backward" else None
+        if call == "W step 2":
+            self.x = self.x[..., ::2]
+            self.g = self.g[..., ::2] if self.g is not None else None
+        self.out = (None if call == "new result"
+                    else touched_empty(np.empty(self.x.shape, self.x.dtype)))
+        self.f(self.x, self.g, self.out)
+
+    def time_lrn(self, *params):
+        self._call()
