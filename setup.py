@@ -35,7 +35,12 @@ SOURCES = [
 # which nothing reads); -ffp-contract=off keeps the compiler from fusing
 # multiply-adds where it likes, so that scalar and vector code give the same bits.
 # None of them changes a result, unlike -ffast-math, which is never used.
-BASE_FLAGS = ["-O3", "-std=c99", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off"]
+# -g0 overrides the -g of Python's own CFLAGS: the debug information of the unrolled
+# kernels made the extension 53 MB instead of 8 and each target file 45% slower to
+# compile (it changes no generated code).  LRN_FAST_EXTRA_CFLAGS=-g brings it back
+# (extra flags come last), as .ci/asan.sh does.
+BASE_FLAGS = ["-O3", "-std=c99", "-fno-math-errno", "-fno-trapping-math", "-ffp-contract=off",
+              "-g0"]
 
 
 def _compiler_has_openmp(compiler):
