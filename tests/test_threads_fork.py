@@ -263,8 +263,8 @@ def test_serial_job_is_planned_for_one_thread(region, shape, lo, hi, backward):
     """A job too small for a thread team (fewer than 32768 elements, counted twice
     backward) runs on one thread whatever num_threads asks, and is tiled as for one:
     asking for 2 or 64 threads once cut it into the small tiles that balance a team
-    (1x96x256 forward: 0.016 -> 0.011 ms), for no thread to use them.  A job just over
-    the size still gets more work items with more threads."""
+    (1x96x256 forward: 0.016 -> 0.011 ms), for no thread to use them.  The same job 64 times
+    larger still gets a team of 2 and at least as many work items."""
     one = lrn_fast._lrn.plan(0, region, backward, shape, lo, hi, 1)
     assert one[3] == 1
     for nt in (2, 64):
